@@ -1,0 +1,145 @@
+"""Load the 24 incident categories of DOMAIN.md §4 (Golos typology codes kept for exchange)."""
+
+from django.db import migrations
+
+# code, phase, severity, golos, English, Russian, English hint, Russian hint
+CATEGORIES = [
+    ("O1", "opening", "C", "1.2",
+     "Boxes or scanners not shown empty, or sealed improperly",
+     "Ящики/КОИБ не предъявлены пустыми, опечатаны с нарушениями",
+     "Before 08:00 the boxes were not shown empty or were sealed wrongly",
+     "До 8:00 ящики не показали пустыми или опечатали с нарушениями"),
+    ("O2", "opening", "S", "1.3, 1.4, 2.7",
+     "Ballots or voter lists not shown or not accounted for",
+     "Нарушения с бюллетенями и списками до открытия",
+     "Ballot count not announced, lists not shown to observers",
+     "Не объявили число бюллетеней, не показали списки"),
+    ("O3", "opening", "P", "2.3, 2.4",
+     "Station layout, posters, booths, visibility",
+     "Оборудование и информация на участке",
+     "Boxes out of sight, no information board, booths missing",
+     "Ящики вне обзора, нет стенда, нет кабин"),
+    ("V1", "voting", "C", "0.3 / 2.8", "Ballot stuffing", "Вброс бюллетеней",
+     "Someone put a bundle of ballots into a box",
+     "Кто-то опустил пачку бюллетеней в ящик"),
+    ("V2", "voting", "C", "0.4 / 2.8",
+     "Carousel: repeat voting, voting for others",
+     "«Карусель», повторное голосование",
+     "The same people voting again or with others' passports",
+     "Одни и те же люди голосуют повторно или по чужим паспортам"),
+    ("V3", "voting", "S", "2.5, 0.14",
+     "Ballot issuing and voter-list irregularities",
+     "Нарушения при выдаче бюллетеней и ведении списков",
+     "Ballots without a passport, list entries added by hand",
+     "Бюллетени без паспорта, дописки в списках"),
+    ("V4", "voting", "S", "2.6, 2.10",
+     "Organised groups, suspicious lines, transport, pressure on voters",
+     "Подвоз, организованные группы, давление",
+     "Buses of voters, a line with a minder, pressure from employers",
+     "Автобусы избирателей, очередь с «бригадиром», давление начальства"),
+    ("V5", "voting", "S", "2.2", "Campaigning, bribery, gifts, lotteries",
+     "Агитация, подкуп, лотереи",
+     "Campaigning on election day, gifts or lotteries for voters",
+     "Агитация в день голосования, подарки и лотереи за голос"),
+    ("V6", "voting", "S", "0.8",
+     "Unauthorised persons present or directing the commission",
+     "Посторонние лица на участке",
+     "People with no status giving orders at the station",
+     "Люди без статуса распоряжаются на участке"),
+    ("H1", "home_voting", "C", "0.5, 2.15",
+     "Mass or unfounded home-voting requests (e.g. filed by social workers)",
+     "Массовое или необоснованное голосование на дому",
+     "Dozens of requests in one hand, filed by social workers",
+     "Десятки заявлений одним почерком, собранные соцработниками"),
+    ("H2", "home_voting", "S", "2.16, 2.17",
+     "Home-voting register withheld; observers not taken along",
+     "Реестр не показан, наблюдателей не берут на выезд",
+     "The register was not shown, or the trip left without observers",
+     "Реестр не показали или уехали без наблюдателей"),
+    ("H3", "home_voting", "C", "2.13",
+     "Portable box out of sight, more ballots taken than requests (+5 %)",
+     "Нарушения с переносными ящиками",
+     "Portable box left unattended, too many ballots taken out",
+     "Переносной ящик без присмотра, взяли лишние бюллетени"),
+    ("C1", "counting", "S", "3.6, 3.8", "Counting order violated",
+     "Нарушение порядка подсчёта",
+     "Ballots counted in bundles, unused ballots not cancelled first",
+     "Считают пачками, не погасили неиспользованные бюллетени"),
+    ("C2", "counting", "C", "3.7, 3.11", "Count cannot be observed",
+     "Подсчёт невозможно наблюдать",
+     "Observers kept away from the tables during the count",
+     "Наблюдателей не подпускают к столам при подсчёте"),
+    ("C3", "counting", "S", "3.12", "Enlarged form not filled; control relations fail",
+     "Увеличенная форма не заполняется, не сходятся контрольные соотношения",
+     "The large protocol form is empty or its numbers do not add up",
+     "Увеличенная форма пустая или цифры не сходятся"),
+    ("C4", "counting", "C", "3.21",
+     "Protocol falsified, pre-signed or drawn up outside the room",
+     "Фальсификация протокола",
+     "Protocol signed in advance or rewritten elsewhere",
+     "Протокол подписан заранее или переписан вне зала"),
+    ("C5", "counting", "S", "3.23", "Protocol copy refused or defective",
+     "Копия протокола не выдана или оформлена с нарушениями",
+     "No certified copy given, or it lacks a stamp or signatures",
+     "Не выдали заверенную копию или нет печати и подписей"),
+    ("T1", "tabulation", "S", "", "Irregularities at the TIK", "Нарушения в ТИК",
+     "Problems when the protocol is handed over at the territorial commission",
+     "Нарушения при сдаче протокола в территориальной комиссии"),
+    ("T2", "tabulation", "C", "",
+     "Observer's copy differs from the official result (raised by the system)",
+     "Расхождение копии протокола с официальными данными",
+     "Raised automatically when a copy and the official result disagree",
+     "Создаётся автоматически при расхождении копии и официальных данных"),
+    ("R1", "rights", "C", "0.1 / 2.14", "Observer denied entry or removed",
+     "Недопуск или удаление наблюдателя",
+     "You or another observer were not let in or were removed",
+     "Вас или другого наблюдателя не пустили или удалили"),
+    ("R2", "rights", "S", "0.6, 0.7",
+     "Observation restricted (movement, photo/video, documents)",
+     "Ограничение прав наблюдения",
+     "Forbidden to move, film or see documents",
+     "Запрещают перемещаться, снимать, смотреть документы"),
+    ("R3", "rights", "S", "0.11 / 3.19", "Complaint refused or not considered",
+     "Жалобу не принимают",
+     "The commission will not accept or consider a complaint",
+     "Комиссия не принимает или не рассматривает жалобу"),
+    ("R4", "rights", "C", "0.2", "Threats, violence, detention", "Угрозы, насилие, задержание",
+     "Someone is threatened, attacked or detained: help is sent at once",
+     "Угрозы, нападение или задержание: помощь отправят сразу"),
+    ("X1", "other", "P", "0.13", "Other (describe)", "Прочее",
+     "Only if no category above fits; describe what happened",
+     "Только если ничего выше не подходит; опишите, что произошло"),
+]
+
+
+def load_categories(apps, schema_editor):
+    Category = apps.get_model("reports", "Category")
+    for position, row in enumerate(CATEGORIES):
+        code, phase, severity, golos, name_en, name_ru, hint_en, hint_ru = row
+        Category.objects.update_or_create(
+            code=code,
+            defaults={
+                "phase": phase,
+                "severity": severity,
+                "golos_code": golos,
+                "name_en": name_en,
+                "name_ru": name_ru,
+                "hint_en": hint_en,
+                "hint_ru": hint_ru,
+                "position": position,
+                "discouraged": code == "X1",
+                "system_only": code == "T2",
+            },
+        )
+
+
+def unload_categories(apps, schema_editor):
+    apps.get_model("reports", "Category").objects.filter(
+        code__in=[row[0] for row in CATEGORIES]
+    ).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [("reports", "0001_initial")]
+
+    operations = [migrations.RunPython(load_categories, unload_categories)]
