@@ -1,7 +1,4 @@
-"""Every write of the domain goes through a function here: `<thing>_<verb>`, keyword-only, atomic.
-
-Views, the API, admin actions, tasks and management commands call these; nothing else writes.
-"""
+"""Accepting reports exactly once, and the audit log every other service writes to."""
 
 import hashlib
 import json
@@ -17,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
-from .models import (
+from ..models import (
     AuditEntry,
     Category,
     Observer,
@@ -144,7 +141,7 @@ def enqueue_aggregation(report_id: int) -> None:
     The report is already committed and marked not-yet-aggregated, so the periodic sweep
     will take it up once the broker is back.
     """
-    from .tasks import aggregate_report
+    from ..tasks import aggregate_report
 
     try:
         aggregate_report.delay(report_id)
