@@ -451,3 +451,24 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("audit entries are append-only")
+
+
+class Question(models.Model):
+    """A moderator's question about a report, answered by its observer in "My reports"."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="questions")
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="questions_asked"
+    )
+    text = models.TextField(_("question"), max_length=2000)
+    asked_at = models.DateTimeField(_("asked"), default=timezone.now)
+    answer = models.TextField(_("answer"), max_length=5000, blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("question to the observer")
+        verbose_name_plural = _("questions to observers")
+        ordering = ["asked_at"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
