@@ -181,7 +181,8 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG
+# Static files are found in place, so no collectstatic step is needed to run the site.
+WHITENOISE_USE_FINDERS = True
 
 # Public copies (EXIF removed) live under MEDIA_ROOT; untouched originals live in
 # PRIVATE_MEDIA_ROOT, which is never served directly.

@@ -1,0 +1,98 @@
+"""Configuration comes from the environment and fails loudly on malformed values."""
+
+import runpy
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+SETTINGS_FILE = Path(settings.BASE_DIR) / "observer" / "settings.py"
+CONFIG_VARS = [
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "TIME_ZONE",
+    "LANGUAGE_CODE",
+    "EVIDENCE_MAX_BYTES",
+]
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for name in CONFIG_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SECRET_KEY", "k")
+    return monkeypatch
+
+
+def load() -> dict:
+    return runpy.run_path(str(SETTINGS_FILE))
+
+
+def test_defaults_need_nothing_installed(env):
+    loaded = load()
+    assert loaded["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert loaded["CELERY_TASK_ALWAYS_EAGER"] is True
+    assert loaded["LANGUAGE_CODE"] == "ru"
+
+
+def test_redis_url_switches_to_real_workers(env):
+    env.setenv("REDIS_URL", "redis://127.0.0.1:6379/3")
+    loaded = load()
+    assert loaded["CELERY_TASK_ALWAYS_EAGER"] is False
+    assert loaded["CELERY_BROKER_URL"] == "redis://127.0.0.1:6379/3"
+
+
+def test_database_url_selects_postgresql(env):
+    env.setenv("DATABASE_URL", "postgres://u:p@db.example:5433/observer")
+    database = load()["DATABASES"]["default"]
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert (database["HOST"], database["PORT"], database["NAME"]) == (
+        "db.example",
+        5433,
+        "observer",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DATABASE_URL", "mysql://localhost/x", "DATABASE_URL"),
+        ("DATABASE_URL", "postgres://localhost", "must name a database"),
+        ("REDIS_URL", "localhost:6379", "REDIS_URL"),
+        ("DEBUG", "maybe", "DEBUG must be a boolean"),
+        ("TIME_ZONE", "Mars/Olympus", "TIME_ZONE"),
+        ("LANGUAGE_CODE", "de", "LANGUAGE_CODE"),
+        ("EVIDENCE_MAX_BYTES", "lots", "EVIDENCE_MAX_BYTES must be an integer"),
+        ("EVIDENCE_MAX_BYTES", "0", "EVIDENCE_MAX_BYTES must be at least 1"),
+    ],
+)
+def test_malformed_value_is_refused_at_start(env, name, value, message):
+    env.setenv(name, value)
+    with pytest.raises(ImproperlyConfigured, match=message):
+        load()
+
+
+def test_secret_key_is_required_without_debug(env):
+    env.delenv("SECRET_KEY")
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
+        load()
+
+
+def test_debug_has_a_development_key_and_local_hosts(env):
+    env.delenv("SECRET_KEY")
+    env.setenv("DEBUG", "1")
+    loaded = load()
+    assert loaded["SECRET_KEY"]
+    assert loaded["ALLOWED_HOSTS"] == ["127.0.0.1", "localhost"]
+
+
+def test_production_cookies_are_secure(env):
+    env.setenv("ALLOWED_HOSTS", "observe.example, www.observe.example")
+    loaded = load()
+    assert loaded["ALLOWED_HOSTS"] == ["observe.example", "www.observe.example"]
+    assert loaded["SESSION_COOKIE_SECURE"] is True
+    assert loaded["CSRF_COOKIE_SECURE"] is True
