@@ -195,6 +195,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 LOGIN_URL = "/admin/login/"
 
+# Moderation: a claim on an incident lapses after this many minutes unless renewed.
+CLAIM_MINUTES = env_int("CLAIM_MINUTES", 15, minimum=1)
+
 # Redis is optional: without it, Celery tasks run in-process and the cache is local.
 REDIS_URL = redis_from_env()
 CELERY_TASK_SERIALIZER = "json"

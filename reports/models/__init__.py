@@ -25,6 +25,7 @@ from .core import (
     Trust,
     validate_time_zone,
 )
+from .moderation import Escalation, EvidenceAccess, IncidentNote, StaffScope
 
 __all__ = [
     "SEVERITY_RANK",
@@ -33,8 +34,11 @@ __all__ = [
     "Category",
     "Channel",
     "Election",
+    "Escalation",
     "Evidence",
+    "EvidenceAccess",
     "Incident",
+    "IncidentNote",
     "LegalStatus",
     "Observer",
     "ObserverContact",
@@ -46,6 +50,7 @@ __all__ = [
     "ReviewStatus",
     "Severity",
     "SignInLink",
+    "StaffScope",
     "Station",
     "Tik",
     "Trust",
