@@ -6,6 +6,7 @@ Malformed values raise ImproperlyConfigured at start-up instead of failing later
 
 import logging
 import os
+import re
 import zoneinfo
 from datetime import timedelta
 from pathlib import Path
@@ -76,6 +77,14 @@ def database_from_env() -> dict:
     return config
 
 
+def env_rate(name: str, default: str) -> str:
+    """A django-ratelimit rate such as "10/h" or "100/5m"."""
+    value = os.environ.get(name, "").strip() or default
+    if not re.fullmatch(r"\d+/\d*[smhd]", value):
+        raise ImproperlyConfigured(f"{name} must be a rate such as 10/h or 100/5m, got {value!r}")
+    return value
+
+
 def redis_from_env() -> str:
     url = os.environ.get("REDIS_URL", "").strip()
     if url and urlparse(url).scheme not in ("redis", "rediss"):
@@ -128,6 +137,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "reports.middleware.SignInLinkMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -190,6 +200,10 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "var" / "private"))
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
+EVIDENCE_MAX_FILES = env_int("EVIDENCE_MAX_FILES", 10, minimum=1)
+# Per client address (django-ratelimit syntax): anonymous citizen reports, sign-in attempts.
+CITIZEN_REPORT_RATE = env_rate("CITIZEN_REPORT_RATE", "10/h")
+SIGNIN_RATE = env_rate("SIGNIN_RATE", "20/m")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
