@@ -1,0 +1,139 @@
+"""The algorithms of aggregation, free of database writes: tally keys, clustering, scores.
+
+`reports.services.aggregation` applies them inside the transaction that claims the reports.
+
+Clustering (DOMAIN.md §5): reports of one category at one station belong to one incident
+when all of them fall within one window of `INCIDENT_WINDOW_MINUTES` (default 45) by the
+server's receipt time. A new report joins the candidate incident whose span, with the
+report added, stays within the window and is the shortest; ties go to the older incident.
+Otherwise it starts a new incident. Rejected incidents take no new reports, so fresh evidence
+is not buried under an earlier rejection.
+
+Severity: the highest default severity of the incident's categories, raised one step
+(procedural → serious → critical) when at least `CORROBORATION_RAISE` distinct reporters
+agree, and at least serious when a reporter asks for a mobile group or a lawyer.
+
+Confidence: every distinct reporter is an independent witness who is right with the
+probability `TRUST_WEIGHT[trust]` (an observer counts once, with their highest trust; each
+citizen report counts on its own). Confidence = 1 − Π(1 − p), the chance that at least one
+witness is right. Rejected reports are no witnesses.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .models import SEVERITY_RANK, ReviewStatus, Severity, Tally, Trust
+
+CORROBORATION_RAISE = 3
+TRUST_WEIGHT = {Trust.CITIZEN: 0.2, Trust.NEW: 0.4, Trust.TRAINED: 0.6, Trust.TRUSTED: 0.8}
+SEVERITY_BY_RANK = {rank: severity for severity, rank in SEVERITY_RANK.items()}
+
+
+def hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def contribution_keys(
+    *,
+    station_id: int,
+    tik_id: int,
+    okrug_id: int,
+    category: str,
+    phase: str,
+    severity: str,
+    status: str,
+) -> list[tuple[str, str]]:
+    """The (dimension, key) pairs one report adds 1 to; the format is in Tally's docstring."""
+    d = Tally.Dimension
+    return [
+        (d.ALL, ""),
+        (d.STATION, str(station_id)),
+        (d.TIK, str(tik_id)),
+        (d.OKRUG, str(okrug_id)),
+        (d.CATEGORY, category),
+        (d.PHASE, phase),
+        (d.SEVERITY, severity),
+        (d.STATUS, status),
+    ]
+
+
+def report_keys(report) -> list[tuple[str, str]]:
+    """contribution_keys of a Report loaded with its station and category."""
+    return contribution_keys(
+        station_id=report.station_id,
+        tik_id=report.station.tik_id,
+        okrug_id=report.station.okrug_id,
+        category=report.category_id,
+        phase=report.category.phase,
+        severity=report.category.severity,
+        status=report.status,
+    )
+
+
+@dataclass
+class Span:
+    """The time span of an incident as clustering sees it (first and last receipt)."""
+
+    incident_id: int
+    first_at: datetime
+    last_at: datetime
+
+    def span_with(self, moment: datetime) -> timedelta:
+        return max(self.last_at, moment) - min(self.first_at, moment)
+
+    def add(self, moment: datetime) -> None:
+        self.first_at = min(self.first_at, moment)
+        self.last_at = max(self.last_at, moment)
+
+
+def incident_choose(spans: Iterable[Span], moment: datetime, window: timedelta) -> Span | None:
+    """The incident a report received at `moment` joins, or None to start a new one."""
+    fitting = [span for span in spans if span.span_with(moment) <= window]
+    if not fitting:
+        return None
+    return min(fitting, key=lambda span: (span.span_with(moment), span.incident_id))
+
+
+@dataclass(frozen=True)
+class Witness:
+    """What scoring needs of one report in an incident."""
+
+    observer_id: int | None
+    report_id: int
+    trust: int
+    status: str
+    severity: str
+    needs_help: bool
+
+    @property
+    def reporter(self) -> tuple[str, int]:
+        if self.observer_id is None:
+            return ("report", self.report_id)
+        return ("observer", self.observer_id)
+
+
+def reporter_count(witnesses: Iterable[Witness]) -> int:
+    """Distinct reporters: an observer once however often they report; each citizen report."""
+    return len({w.reporter for w in witnesses})
+
+
+def incident_severity(witnesses: list[Witness], category_severity: str) -> str:
+    rank = max([SEVERITY_RANK[category_severity]] + [SEVERITY_RANK[w.severity] for w in witnesses])
+    credible = [w for w in witnesses if w.status != ReviewStatus.REJECTED]
+    if reporter_count(credible) >= CORROBORATION_RAISE:
+        rank += 1
+    if any(w.needs_help for w in credible):
+        rank = max(rank, SEVERITY_RANK[Severity.SERIOUS])
+    return SEVERITY_BY_RANK[min(rank, SEVERITY_RANK[Severity.CRITICAL])]
+
+
+def incident_confidence(witnesses: Iterable[Witness]) -> float:
+    best: dict[tuple[str, int], float] = {}
+    for w in witnesses:
+        if w.status != ReviewStatus.REJECTED:
+            best[w.reporter] = max(best.get(w.reporter, 0.0), TRUST_WEIGHT[w.trust])
+    doubt = 1.0
+    for weight in best.values():
+        doubt *= 1.0 - weight
+    return round(1.0 - doubt, 4)
