@@ -222,7 +222,49 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+# Aggregation (docs/task-policy.md): reports of one category at one station within this
+# many minutes form one incident; the sweep aggregates whatever the per-report tasks missed.
+INCIDENT_WINDOW_MINUTES = env_int("INCIDENT_WINDOW_MINUTES", 45, minimum=1)
+AGGREGATION_BATCH_SIZE = env_int("AGGREGATION_BATCH_SIZE", 200, minimum=1)
+AGGREGATION_SWEEP_SECONDS = env_int("AGGREGATION_SWEEP_SECONDS", 10, minimum=1)
+# Alert rules: N critical reports at one station within M minutes; a TIK's hourly count at
+# least FACTOR times its mean over the previous hours (and at least MIN_COUNT); any report
+# of these categories at once.
+ALERT_CRITICAL_COUNT = env_int("ALERT_CRITICAL_COUNT", 3, minimum=1)
+ALERT_CRITICAL_MINUTES = env_int("ALERT_CRITICAL_MINUTES", 30, minimum=1)
+ALERT_TIK_FACTOR = env_int("ALERT_TIK_FACTOR", 3, minimum=1)
+ALERT_TIK_MIN_COUNT = env_int("ALERT_TIK_MIN_COUNT", 20, minimum=1)
+ALERT_TIK_BASELINE_HOURS = env_int("ALERT_TIK_BASELINE_HOURS", 3, minimum=1)
+ALERT_IMMEDIATE_CATEGORIES = env_list("ALERT_IMMEDIATE_CATEGORIES", ["R4"])
+ALERT_DELIVERY_SECONDS = env_int("ALERT_DELIVERY_SECONDS", 30, minimum=1)
+ALERT_DELIVERY_MAX_ATTEMPTS = env_int("ALERT_DELIVERY_MAX_ATTEMPTS", 5, minimum=1)
+ALERT_WEBHOOK_TIMEOUT = env_int("ALERT_WEBHOOK_TIMEOUT", 5, minimum=1)
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "alerts@localhost")
+
+CELERY_BEAT_SCHEDULE = {
+    "aggregate-pending": {
+        "task": "reports.tasks.aggregate_pending",
+        "schedule": AGGREGATION_SWEEP_SECONDS,
+        "options": {"expires": AGGREGATION_SWEEP_SECONDS},
+    },
+    "deliver-alerts": {
+        "task": "reports.tasks.deliver_alerts",
+        "schedule": ALERT_DELIVERY_SECONDS,
+        "options": {"expires": ALERT_DELIVERY_SECONDS},
+    },
+}
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
