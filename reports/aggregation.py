@@ -19,11 +19,16 @@ citizen report counts on its own). Confidence = 1 − Π(1 − p), the chance th
 witness is right. Rejected reports are no witnesses.
 """
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from itertools import islice
 
-from .models import SEVERITY_RANK, ReviewStatus, Severity, Tally, Trust
+from django.db.models import Count, F, Sum, Value
+from django.db.models.functions import TruncHour
+
+from .models import SEVERITY_RANK, Report, ReviewStatus, Severity, Tally, Trust
 
 CORROBORATION_RAISE = 3
 TRUST_WEIGHT = {Trust.CITIZEN: 0.2, Trust.NEW: 0.4, Trust.TRAINED: 0.6, Trust.TRUSTED: 0.8}
@@ -31,7 +36,14 @@ SEVERITY_BY_RANK = {rank: severity for severity, rank in SEVERITY_RANK.items()}
 
 
 def hour_of(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
+    """The UTC clock hour a moment falls in: the `hour` of its tally rows."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def chunked(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def contribution_keys(
@@ -56,6 +68,65 @@ def contribution_keys(
         (d.SEVERITY, severity),
         (d.STATUS, status),
     ]
+
+
+# How each dimension's key is read from a report, for counting from scratch; must agree
+# with contribution_keys (tests/test_tallies.py checks that they do).
+DIMENSION_FIELDS = {
+    Tally.Dimension.ALL: Value(""),
+    Tally.Dimension.STATION: F("station_id"),
+    Tally.Dimension.TIK: F("station__tik_id"),
+    Tally.Dimension.OKRUG: F("station__okrug_id"),
+    Tally.Dimension.CATEGORY: F("category_id"),
+    Tally.Dimension.PHASE: F("category__phase"),
+    Tally.Dimension.SEVERITY: F("category__severity"),
+    Tally.Dimension.STATUS: F("status"),
+}
+TallyKey = tuple[int, str, str, datetime]
+
+
+def tallies_compute(*, election_id: int | None = None) -> Counter[TallyKey]:
+    """Count the aggregated reports from scratch, one GROUP BY per dimension."""
+    reports = Report.objects.filter(aggregated_at__isnull=False)
+    if election_id is not None:
+        reports = reports.filter(election_id=election_id)
+    reports = reports.annotate(tally_hour=TruncHour("received_at", tzinfo=UTC))
+    counts: Counter[TallyKey] = Counter()
+    for dimension, field in DIMENSION_FIELDS.items():
+        rows = (
+            reports.annotate(tally_key=field)
+            .values("election_id", "tally_key", "tally_hour")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for row in rows:
+            key = (row["election_id"], str(dimension), str(row["tally_key"]), row["tally_hour"])
+            counts[key] = row["n"]
+    return counts
+
+
+def tallies_read(*, election_id: int | None = None) -> Counter[TallyKey]:
+    """The tallies as stored, zero rows left out, in the shape of tallies_compute."""
+    rows = Tally.objects.exclude(count=0)
+    if election_id is not None:
+        rows = rows.filter(election_id=election_id)
+    return Counter(
+        {
+            (row.election_id, row.dimension, row.key, row.hour): row.count
+            for row in rows.only("election_id", "dimension", "key", "hour", "count")
+        }
+    )
+
+
+def tallies_totals(*, election_id: int, dimension: str) -> dict[str, int]:
+    """A dimension's count per key over all hours (what a dashboard shows first)."""
+    rows = (
+        Tally.objects.filter(election_id=election_id, dimension=dimension)
+        .values("key")
+        .annotate(total=Sum("count"))
+        .order_by("key")
+    )
+    return {row["key"]: row["total"] for row in rows if row["total"]}
 
 
 def report_keys(report) -> list[tuple[str, str]]:

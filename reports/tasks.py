@@ -1,19 +1,61 @@
 """Celery tasks: thin wrappers that load by id, call one service, and own retry and logging.
 
-Policy: tasks take ids, are safe to run twice, use JSON, have time limits (settings), and
-use acks_late only where running twice is harmless.
+Policy (docs/task-policy.md): tasks take ids, are safe to run twice, use JSON, have time
+limits, use acks_late because running twice is harmless, and retry with backoff only on
+transient database errors (connection lost, deadlock victim, serialization failure).
 """
 
+import logging
+import time
+
 from celery import shared_task
-from django.utils import timezone
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
-from .models import Report
+from .services.aggregation import reports_aggregate, tallies_recount
+from .services.alerts import alerts_deliver
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (OperationalError, InterfaceError)
+RETRY = {
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": 1,
+    "retry_backoff_max": 30,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
 
 
-@shared_task(acks_late=True)
-def aggregate_report(report_id: int) -> bool:
-    """Take one report into the aggregates. Safe to run twice: it claims by conditional UPDATE."""
-    claimed = Report.objects.filter(pk=report_id, aggregated_at__isnull=True).update(
-        aggregated_at=timezone.now()
-    )
-    return bool(claimed)
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=90, **RETRY)
+def aggregate_report(report_id: int) -> int:
+    """Aggregate one report, and under load a batch of other pending ones with it."""
+    return reports_aggregate(report_ids=[report_id], batch=settings.AGGREGATION_BATCH_SIZE)
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=50, time_limit=60)
+def aggregate_pending() -> int:
+    """The sweep: aggregate pending reports in batches for at most one beat interval.
+
+    No retries: beat runs it again in AGGREGATION_SWEEP_SECONDS.
+    """
+    deadline = time.monotonic() + settings.AGGREGATION_SWEEP_SECONDS
+    total = 0
+    while time.monotonic() < deadline:
+        done = reports_aggregate(batch=settings.AGGREGATION_BATCH_SIZE)
+        total += done
+        if done < settings.AGGREGATION_BATCH_SIZE:
+            break
+    if total:
+        log.info("sweep aggregated %s pending reports", total)
+    return total
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=120, time_limit=150, **RETRY)
+def deliver_alerts() -> int:
+    return alerts_deliver()
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=1800, time_limit=1900, **RETRY)
+def recount_tallies(election_id: int | None = None) -> int:
+    return tallies_recount(election_id=election_id)

@@ -1,0 +1,314 @@
+"""Aggregation: reports into incidents, tallies and alerts, exactly once per report version.
+
+How exactness is kept (docs/task-policy.md has the whole policy):
+
+1. A report waits with `aggregated_at` null. A worker claims it with a conditional UPDATE
+   (`aggregated_at IS NULL` → now) on rows it locked with SKIP LOCKED, and does all of its
+   work in that same transaction, so a crash rolls the claim back and a second run finds
+   nothing to claim.
+2. What the report added to the tallies is kept in ReportContribution. Aggregating a report
+   again subtracts that and adds the report's current keys, so a changed report moves its
+   count instead of counting twice.
+3. Whoever changes a report's station, category or status calls `report_mark_changed` in
+   the same transaction: it sets `aggregated_at` back to null and enqueues the report again.
+4. `tallies_recount` rebuilds tallies and contributions from the reports under an exclusive
+   advisory lock that incremental runs take shared, so the two never interleave.
+"""
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import UTC, timedelta
+from itertools import groupby
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ..aggregation import (
+    Span,
+    TallyKey,
+    Witness,
+    chunked,
+    hour_of,
+    incident_choose,
+    incident_confidence,
+    incident_severity,
+    report_keys,
+    reporter_count,
+    tallies_compute,
+)
+from ..alerts import alert_drafts
+from ..models import Incident, Report, ReportContribution, ReviewStatus, Station, Tally
+from .alerts import alert_raise
+
+log = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock id shared by incremental runs (shared) and recounts (exclusive).
+TALLY_LOCK_ID = 0x7A11E5
+
+
+def report_mark_changed(*, report_ids: Iterable[int]) -> int:
+    """Have these reports aggregated again; call in the transaction that changed them.
+
+    Needed after any change to a report's station, category, status or incident, so that
+    tallies move and incidents are recomputed. Returns how many reports were marked.
+    """
+    report_ids = list(report_ids)
+    marked = Report.objects.filter(pk__in=report_ids).update(aggregated_at=None)
+
+    from .submission import enqueue_aggregation
+
+    for report_id in report_ids:
+        transaction.on_commit(lambda report_id=report_id: enqueue_aggregation(report_id))
+    return marked
+
+
+@transaction.atomic
+def incident_recompute(*, incident: Incident) -> Incident:
+    """Recount an incident's reports and reporters, its span, severity and confidence.
+
+    Changes no report and no moderator decision (status, pin, claim); call after reports
+    were added to or taken from the incident. An incident left without reports keeps its
+    times and gets zero counts.
+    """
+    rows = incident.reports.values(
+        "pk",
+        "observer_id",
+        "trust",
+        "status",
+        "received_at",
+        "needs_mobile_group",
+        "needs_lawyer",
+        "category__severity",
+    )
+    witnesses = [
+        Witness(
+            observer_id=row["observer_id"],
+            report_id=row["pk"],
+            trust=row["trust"],
+            status=row["status"],
+            severity=row["category__severity"],
+            needs_help=row["needs_mobile_group"] or row["needs_lawyer"],
+        )
+        for row in rows
+    ]
+    times = [row["received_at"] for row in rows]
+    fields = {
+        "report_count": len(witnesses),
+        "reporter_count": reporter_count(witnesses),
+        "severity": incident_severity(witnesses, incident.category.severity),
+        "confidence": incident_confidence(witnesses),
+        "needs_mobile_group": any(row["needs_mobile_group"] for row in rows),
+        "needs_lawyer": any(row["needs_lawyer"] for row in rows),
+        "updated_at": timezone.now(),
+    }
+    if times:
+        fields.update(first_at=min(times), last_at=max(times))
+    Incident.objects.filter(pk=incident.pk).update(**fields)
+    incident.refresh_from_db()
+    return incident
+
+
+def reports_aggregate(*, report_ids: Sequence[int] = (), batch: int = 0) -> int:
+    """Aggregate the given reports if pending, plus up to `batch` other pending ones.
+
+    Steps, in one transaction: claim; lock the reports' stations (so two workers never
+    cluster one station at once); cluster reports without an incident; recompute touched
+    incidents; move tallies from each report's previous contribution to its current one;
+    raise alerts for reports seen for the first time. Returns how many reports it claimed.
+    """
+    with transaction.atomic():
+        _tally_lock(exclusive=False)
+        claimed = _claim(report_ids, batch)
+        if not claimed:
+            return 0
+        reports = list(
+            Report.objects.filter(pk__in=claimed)
+            .select_related("station", "category", "incident")
+            .order_by("station_id", "received_at", "pk")
+        )
+        list(
+            Station.objects.select_for_update()
+            .filter(pk__in={r.station_id for r in reports})
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        previous = ReportContribution.objects.in_bulk(claimed)
+        touched = _cluster(reports)
+        for incident in Incident.objects.filter(pk__in=touched).select_related("category"):
+            incident_recompute(incident=incident)
+        _tally_add(_contributions_replace(reports, previous))
+        fresh = [r for r in reports if r.pk not in previous]
+        for draft in alert_drafts(fresh):
+            alert_raise(draft=draft)
+    return len(claimed)
+
+
+def _claim(report_ids: Sequence[int], batch: int) -> list[int]:
+    pending = (
+        Report.objects.select_for_update(skip_locked=True)
+        .filter(aggregated_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    ids = list(pending.filter(pk__in=report_ids)) if report_ids else []
+    if batch:
+        ids += list(pending.exclude(pk__in=ids)[:batch])
+    if ids:
+        Report.objects.filter(pk__in=ids).update(aggregated_at=timezone.now())
+    return ids
+
+
+def _cluster(reports: list[Report]) -> set[int]:
+    """Give every report that needs one an incident; return the ids of incidents touched.
+
+    A report is clustered when it has no incident, or when an edit moved it away from its
+    incident's station or category and no moderator has arranged that incident.
+    """
+    touched = {r.incident_id for r in reports if r.incident_id}
+    loose = [r for r in reports if _needs_cluster(r)]
+    window = timedelta(minutes=settings.INCIDENT_WINDOW_MINUTES)
+    by_place = lambda r: (r.station_id, r.category_id)  # noqa: E731
+    for (station_id, category_id), group in groupby(sorted(loose, key=by_place), key=by_place):
+        group = sorted(group, key=lambda r: (r.received_at, r.pk))
+        candidates = (
+            Incident.objects.filter(
+                station_id=station_id,
+                category_id=category_id,
+                last_at__gte=group[0].received_at - window,
+                first_at__lte=group[-1].received_at + window,
+            )
+            .exclude(status=ReviewStatus.REJECTED)
+            .values_list("pk", "first_at", "last_at")
+        )
+        spans = [Span(*row) for row in candidates]
+        for report in group:
+            span = incident_choose(spans, report.received_at, window)
+            if span is None:
+                span = Span(_incident_start(report).pk, report.received_at, report.received_at)
+                spans.append(span)
+            span.add(report.received_at)
+            report.incident_id = span.incident_id
+            touched.add(span.incident_id)
+    by_incident = lambda r: r.incident_id  # noqa: E731
+    for incident_id, group in groupby(sorted(loose, key=by_incident), key=by_incident):
+        Report.objects.filter(pk__in=[r.pk for r in group]).update(incident_id=incident_id)
+    return touched
+
+
+def _needs_cluster(report: Report) -> bool:
+    incident = report.incident
+    if incident is None:
+        return True
+    moved = (incident.station_id, incident.category_id) != (report.station_id, report.category_id)
+    arranged = incident.pinned_by_moderator or incident.status != ReviewStatus.NEW
+    return moved and not arranged
+
+
+def _incident_start(report: Report) -> Incident:
+    return Incident.objects.create(
+        election_id=report.election_id,
+        station_id=report.station_id,
+        category_id=report.category_id,
+        severity=report.category.severity,
+        first_at=report.received_at,
+        last_at=report.received_at,
+    )
+
+
+def _contributions_replace(
+    reports: list[Report], previous: dict[int, ReportContribution]
+) -> Counter[TallyKey]:
+    """Store each report's current contribution; return the tally deltas of the change."""
+    deltas: Counter[TallyKey] = Counter()
+    current = []
+    for report in reports:
+        old = previous.get(report.pk)
+        if old is not None:
+            for dimension, key in old.keys:
+                deltas[(old.election_id, dimension, key, old.hour)] -= 1
+        hour = hour_of(report.received_at.astimezone(UTC))
+        keys = report_keys(report)
+        for dimension, key in keys:
+            deltas[(report.election_id, dimension, key, hour)] += 1
+        current.append(
+            ReportContribution(
+                report_id=report.pk, election_id=report.election_id, keys=keys, hour=hour
+            )
+        )
+    ReportContribution.objects.bulk_create(
+        current,
+        update_conflicts=True,
+        unique_fields=["report"],
+        update_fields=["election", "keys", "hour"],
+    )
+    return deltas
+
+
+def _tally_add(deltas: Counter[TallyKey]) -> None:
+    """Add deltas to tally rows with one upsert per 500 rows, in key order (no deadlocks).
+
+    Raw SQL because the ORM's upsert can only overwrite a count, not add to it;
+    `ON CONFLICT ... DO UPDATE` reads the same on PostgreSQL and SQLite.
+    """
+    rows = sorted((key, delta) for key, delta in deltas.items() if delta)
+    q = connection.ops.quote_name
+    table = q(Tally._meta.db_table)
+    columns = f"election_id, dimension, {q('key')}, hour"
+    for chunk in chunked(rows, 500):
+        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+        params = []
+        for (election_id, dimension, key, hour), delta in chunk:
+            hour = connection.ops.adapt_datetimefield_value(hour)
+            params += [election_id, str(dimension), key, hour, delta]
+        sql = (
+            f"INSERT INTO {table} ({columns}, {q('count')}) VALUES {values} "  # noqa: S608
+            f"ON CONFLICT ({columns}) DO UPDATE "
+            f"SET {q('count')} = {table}.{q('count')} + excluded.{q('count')}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
+def _tally_lock(*, exclusive: bool) -> None:
+    """Keep recounts and incremental runs apart (PostgreSQL; SQLite runs one writer anyway)."""
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s)", [TALLY_LOCK_ID])
+
+
+@transaction.atomic
+def tallies_recount(*, election_id: int | None = None) -> int:
+    """Rebuild tallies and contributions from the aggregated reports; return tally rows.
+
+    Pending reports are left out, as the incremental path leaves them out until claimed.
+    """
+    _tally_lock(exclusive=True)
+    tallies = Tally.objects.all()
+    contributions = ReportContribution.objects.all()
+    reports = Report.objects.filter(aggregated_at__isnull=False)
+    if election_id is not None:
+        tallies = tallies.filter(election_id=election_id)
+        contributions = contributions.filter(election_id=election_id)
+        reports = reports.filter(election_id=election_id)
+    tallies.delete()
+    contributions.delete()
+    for chunk in chunked(reports.select_related("station", "category").iterator(2000), 2000):
+        _contributions_replace(list(chunk), {})
+    counts = tallies_compute(election_id=election_id)
+    Tally.objects.bulk_create(
+        [
+            Tally(election_id=election, dimension=dimension, key=key, hour=hour, count=count)
+            for (election, dimension, key, hour), count in sorted(counts.items())
+        ],
+        batch_size=1000,
+    )
+    log.info("recounted %s tally rows", len(counts))
+    return len(counts)
+
+
+def pending_count() -> int:
+    return Report.objects.filter(aggregated_at__isnull=True).count()
