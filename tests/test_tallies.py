@@ -1,0 +1,254 @@
+"""Tallies: every report counts once per dimension, changes move counts, duplicate runs add
+nothing, and after the queue drains the incremental tallies equal a count from scratch."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase as HypothesisTestCase
+
+from reports.aggregation import tallies_compute, tallies_read, tallies_totals
+from reports.models import (
+    Category,
+    Election,
+    Incident,
+    Okrug,
+    Report,
+    ReviewStatus,
+    Station,
+    Tally,
+    Tik,
+    Trust,
+)
+from reports.services.aggregation import (
+    incident_recompute,
+    report_mark_changed,
+    reports_aggregate,
+    tallies_recount,
+)
+
+from .aggregation_helpers import MINUTE, assert_tallies_exact, observer_make, report_make
+
+
+@pytest.fixture
+def noon(election_day_noon):
+    return election_day_noon
+
+
+def hour_utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def status_counts(election) -> dict[str, int]:
+    return tallies_totals(election_id=election.pk, dimension=Tally.Dimension.STATUS)
+
+
+@pytest.mark.django_db
+def test_a_report_counts_once_in_every_dimension_in_its_hour(stations, categories, noon):
+    station = stations[201]
+    report = report_make(station=station, category=categories["H1"], at=noon + 5 * MINUTE)
+    reports_aggregate(report_ids=[report.pk])
+    rows = {(t.dimension, t.key): (t.hour, t.count) for t in Tally.objects.all()}
+    expected_keys = {
+        ("all", ""),
+        ("station", str(station.pk)),
+        ("tik", str(station.tik_id)),
+        ("okrug", str(station.okrug_id)),
+        ("category", "H1"),
+        ("phase", "home_voting"),
+        ("severity", "C"),
+        ("status", "new"),
+    }
+    assert set(rows) == expected_keys
+    assert set(rows.values()) == {(hour_utc(noon), 1)}
+
+
+@pytest.mark.django_db
+def test_a_pending_report_is_not_counted_until_claimed(stations, categories, noon):
+    report_make(station=stations[101], category=categories["V1"], at=noon)
+    assert tallies_read() == tallies_compute() == {}
+
+
+@pytest.mark.django_db
+def test_running_the_same_report_twice_counts_it_once(election, stations, categories, noon):
+    report = report_make(station=stations[101], category=categories["V1"], at=noon)
+    reports_aggregate(report_ids=[report.pk])
+    reports_aggregate(report_ids=[report.pk])
+    reports_aggregate(report_ids=[report.pk], batch=10)
+    assert tallies_totals(election_id=election.pk, dimension="all") == {"": 1}
+    assert_tallies_exact()
+
+
+@pytest.mark.django_db
+def test_a_moderators_status_change_moves_the_count(election, stations, categories, noon):
+    report = report_make(station=stations[101], category=categories["V1"], at=noon)
+    reports_aggregate(report_ids=[report.pk])
+    Report.objects.filter(pk=report.pk).update(status=ReviewStatus.VERIFIED)
+    report_mark_changed(report_ids=[report.pk])
+    reports_aggregate(report_ids=[report.pk])
+    assert status_counts(election) == {"verified": 1}
+    assert_tallies_exact()
+
+
+@pytest.mark.django_db
+def test_an_edit_of_station_moves_the_count_between_okrugs(election, stations, categories, noon):
+    report = report_make(station=stations[101], category=categories["V1"], at=noon)
+    reports_aggregate(report_ids=[report.pk])
+    Report.objects.filter(pk=report.pk).update(station=stations[201])
+    report_mark_changed(report_ids=[report.pk])
+    reports_aggregate(report_ids=[report.pk])
+    okrugs = tallies_totals(election_id=election.pk, dimension="okrug")
+    assert okrugs == {str(stations[201].okrug_id): 1}
+
+
+@pytest.mark.django_db
+def test_recount_repairs_drifted_tallies_and_later_changes_stay_exact(
+    election, stations, categories, noon
+):
+    reports = [
+        report_make(station=stations[n], category=categories["V3"], at=noon) for n in (101, 201)
+    ]
+    reports_aggregate(batch=10)
+    Tally.objects.filter(dimension="all").update(count=99)
+    Report.objects.filter(pk=reports[0].pk).update(status=ReviewStatus.REJECTED)
+    tallies_recount()
+    assert_tallies_exact()
+    Report.objects.filter(pk=reports[1].pk).update(status=ReviewStatus.VERIFIED)
+    report_mark_changed(report_ids=[reports[1].pk])
+    reports_aggregate(batch=10)
+    assert status_counts(election) == {"rejected": 1, "verified": 1}
+    assert_tallies_exact()
+
+
+@pytest.mark.django_db
+def test_recount_check_fails_on_drift_and_recount_fixes_it(stations, categories, noon):
+    report_make(station=stations[101], category=categories["V1"], at=noon)
+    reports_aggregate(batch=10)
+    Tally.objects.filter(dimension="category").update(count=5)
+    with pytest.raises(CommandError, match="1 tally rows differ"):
+        call_command("recount", "--check", stdout=io.StringIO())
+    call_command("recount", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("recount", "--check", stdout=out)
+    assert (
+        out.getvalue()
+        .strip()
+        .endswith(("Tallies equal a recount.", "Итоги совпадают с пересчётом."))
+    )
+
+
+# --- Property: any sequence of submissions, edits, merges, splits, moderation decisions,
+# duplicate task runs and recounts leaves tallies equal to a recount once drained.
+
+OPERATIONS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("submit"),
+            st.integers(0, 2),  # station
+            st.sampled_from(["V1", "O3", "R4"]),
+            st.integers(-1, 1),  # reporter: -1 citizen, else an observer
+            st.integers(0, 180),  # minutes after 10:00
+        ),
+        st.tuples(st.just("aggregate"), st.integers(1, 4)),
+        st.tuples(st.just("duplicate"), st.integers(0, 30)),
+        st.tuples(st.just("decide"), st.integers(0, 30), st.sampled_from(ReviewStatus.values)),
+        st.tuples(
+            st.just("edit"), st.integers(0, 30), st.integers(0, 2), st.sampled_from(["V1", "V2"])
+        ),
+        st.tuples(st.just("merge"), st.integers(0, 30), st.integers(0, 30)),
+        st.tuples(st.just("split"), st.integers(0, 30)),
+        st.tuples(st.just("recount")),
+    ),
+    max_size=25,
+)
+
+
+class TalliesEqualARecount(HypothesisTestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.election = Election.objects.create(name="Свойство", date=dt.date(2026, 9, 13))
+        okrugs = [Okrug.objects.create(election=cls.election, name=n) for n in ("A", "B")]
+        tiks = [Tik.objects.create(okrug=o, name=o.name) for o in okrugs]
+        cls.stations = [
+            Station.objects.create(election=cls.election, okrug=t.okrug, tik=t, number=n)
+            for n, t in ((1, tiks[0]), (2, tiks[0]), (3, tiks[1]))
+        ]
+        cls.observers = [
+            observer_make(cls.stations[0], "Сыч", Trust.TRUSTED),
+            observer_make(cls.stations[1], "Чиж", Trust.NEW),
+        ]
+        cls.start = dt.datetime(2026, 9, 13, 10, 0, tzinfo=dt.UTC)
+
+    def nth(self, model, index: int):
+        rows = list(model.objects.order_by("pk"))
+        return rows[index % len(rows)] if rows else None
+
+    def change(self, report: Report, **fields) -> None:
+        """What a moderator's or an editor's service does: change, then mark changed."""
+        Report.objects.filter(pk=report.pk).update(**fields)
+        report_mark_changed(report_ids=[report.pk])
+
+    def move(self, report_ids: list[int], incident: Incident, previous: list[Incident]) -> None:
+        Report.objects.filter(pk__in=report_ids).update(incident=incident)
+        Incident.objects.filter(pk=incident.pk).update(pinned_by_moderator=True)
+        for touched in [incident, *previous]:
+            incident_recompute(incident=touched)
+        report_mark_changed(report_ids=report_ids)
+
+    def apply(self, operation: tuple) -> None:
+        name, *args = operation
+        if name == "submit":
+            station, code, reporter, minutes = args
+            report_make(
+                station=self.stations[station],
+                category=Category.objects.get(code=code),
+                observer=self.observers[reporter] if reporter >= 0 else None,
+                at=self.start + minutes * MINUTE,
+            )
+        elif name == "aggregate":
+            reports_aggregate(batch=args[0])
+        elif name == "recount":
+            tallies_recount()
+        elif (report := self.nth(Report, args[0])) is None:
+            return
+        elif name == "duplicate":
+            reports_aggregate(report_ids=[report.pk])
+        elif name == "decide":
+            self.change(report, status=args[1])
+        elif name == "edit":
+            station = self.stations[args[1]]
+            self.change(report, station=station, category=Category.objects.get(code=args[2]))
+        elif name == "merge" and report.incident_id:
+            other = self.nth(Incident, args[1])
+            if other.pk != report.incident_id and other.station_id == report.station_id:
+                ids = list(other.reports.values_list("pk", flat=True))
+                self.move(ids, report.incident, [other])
+        elif name == "split" and report.incident_id:
+            new = Incident.objects.create(
+                election=self.election,
+                station_id=report.station_id,
+                category_id=report.category_id,
+                severity="C",
+                first_at=report.received_at,
+                last_at=report.received_at,
+                pinned_by_moderator=True,
+            )
+            self.move([report.pk], new, [report.incident])
+
+    @hypothesis_settings(
+        max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    @given(OPERATIONS)
+    def test_incremental_tallies_equal_a_recount_after_the_queue_drains(self, operations):
+        for operation in operations:
+            self.apply(operation)
+        while reports_aggregate(batch=50):
+            pass
+        assert tallies_read() == tallies_compute()
+        for incident in Incident.objects.all():
+            assert incident.report_count == incident.reports.count()
