@@ -212,6 +212,10 @@ LOGIN_URL = "/admin/login/"
 # Moderation: a claim on an incident lapses after this many minutes unless renewed.
 CLAIM_MINUTES = env_int("CLAIM_MINUTES", 15, minimum=1)
 
+# An observer's protocol copy differing from the official figure by more votes than this
+# raises a T2 incident (10 was used in Moscow in 2013).
+PROTOCOL_DIFF_TOLERANCE = env_int("PROTOCOL_DIFF_TOLERANCE", 10)
+
 # Redis is optional: without it, Celery tasks run in-process and the cache is local.
 REDIS_URL = redis_from_env()
 CELERY_TASK_SERIALIZER = "json"

@@ -1,0 +1,613 @@
+"""Counts and protocols: observers' turnout counts and protocol copies, official results,
+reconciliation of copies, stored totals and statistics runs.
+
+Turnout counts and protocol copies are accepted exactly once per client UUID, as reports are:
+the same UUID with the same content returns the stored row, with other content it raises
+ReportConflict. Reconciliation, aggregation and statistics are enqueued after commit and are
+safe to run twice: they rewrite their own rows from the data.
+"""
+
+import hashlib
+import json
+import logging
+import uuid as uuid_module
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
+
+from .. import forensics
+from ..evidence import EvidenceRejected, inspect
+from ..models import (
+    Category,
+    Channel,
+    Election,
+    Evidence,
+    Observer,
+    OfficialResult,
+    ProtocolCopy,
+    ResultLevel,
+    ResultsImport,
+    ResultSource,
+    ResultTotal,
+    Station,
+    StationFlag,
+    StationReconciliation,
+    StatisticsRun,
+    TurnoutCount,
+)
+from ..protocols import ProtocolTemplate, election_template
+from ..results_import import Issue, ParsedRow
+from .evidence import original_store
+from .submission import ReportConflict, ReportInput, audit_record, report_submit
+
+log = logging.getLogger(__name__)
+
+# Namespace of the deterministic UUIDs of reports the system raises.
+SYSTEM_REPORTS = uuid_module.UUID("7f3b0c52-8d7e-4f0e-9a51-2c6f1d0b9e11")
+IMPORT_BATCH = 2000
+STORED_ISSUES = 1000
+AGGREGATE_DELAY = 30  # seconds
+
+
+def content_hash(content: dict) -> str:
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def create_once(model, *, uuid: uuid_module.UUID, digest: str, fields: dict) -> tuple:
+    """Create a row keyed by a client UUID exactly once; see the module's docstring."""
+    try:
+        with transaction.atomic():
+            return model.objects.create(uuid=uuid, content_hash=digest, **fields), True
+    except IntegrityError:
+        existing = model.objects.filter(uuid=uuid).first()
+        if existing is None:
+            raise
+        if existing.content_hash != digest:
+            raise ReportConflict(str(uuid)) from None
+        return existing, False
+
+
+@transaction.atomic
+def results_election_create(
+    *, name: str, date, template: dict, actor: AbstractBaseUser | None = None
+) -> Election:
+    """A new election to receive official results, with its protocol form."""
+    ProtocolTemplate(template)
+    election = Election.objects.create(name=name, date=date, protocol_template=template)
+    audit_record(
+        actor=actor,
+        action="results_election_create",
+        obj=election,
+        after={"name": name, "template": template.get("key")},
+    )
+    return election
+
+
+@transaction.atomic
+def election_template_set(
+    *, election: Election, template: dict, actor: AbstractBaseUser | None = None
+) -> Election:
+    """Give an election its protocol form (checked to be a usable template)."""
+    ProtocolTemplate(template)
+    before = {"template": election.protocol_template.get("key")}
+    election.protocol_template = template
+    election.save(update_fields=["protocol_template"])
+    audit_record(
+        actor=actor,
+        action="election_template_set",
+        obj=election,
+        before=before,
+        after={"template": template.get("key")},
+    )
+    return election
+
+
+@dataclass(frozen=True)
+class TurnoutInput:
+    uuid: uuid_module.UUID
+    station: Station
+    checkpoint: str
+    own_tally: int | None = None
+    announced: int | None = None
+
+
+def turnout_count_submit(
+    *, data: TurnoutInput, observer: Observer, channel: str = Channel.WEB
+) -> tuple[TurnoutCount, bool]:
+    """Store a turnout count exactly once per client UUID; return (count, created)."""
+    fields = {
+        "station": data.station,
+        "checkpoint": data.checkpoint,
+        "own_tally": data.own_tally,
+        "announced": data.announced,
+        "observer": observer,
+    }
+    digest = content_hash({key: getattr(value, "pk", value) for key, value in fields.items()})
+    fields.update(election_id=data.station.election_id, channel=channel)
+    return create_once(TurnoutCount, uuid=data.uuid, digest=digest, fields=fields)
+
+
+@dataclass(frozen=True)
+class ProtocolCopyInput:
+    uuid: uuid_module.UUID
+    station: Station
+    lines: dict[str, int]
+    photo: UploadedFile | None = None
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    sha256: str = ""
+    path: str = ""
+    content_type: str = ""
+    size: int | None = None
+
+
+def protocol_photo_store(upload: UploadedFile | None, *, key: uuid_module.UUID) -> StoredPhoto:
+    """Keep the untouched photo of a copy in private storage; refuse anything not a photo."""
+    if upload is None:
+        return StoredPhoto()
+    inspection = inspect(upload)
+    if inspection.kind != Evidence.Kind.PHOTO:
+        raise EvidenceRejected(_("The copy must be a photo (JPEG, PNG or WebP)."))
+    relative = f"protocols/{key}.{inspection.extension}"
+    destination = settings.PRIVATE_MEDIA_ROOT / relative
+    if destination.exists():  # a retried submission: the same UUID's photo is already here
+        sha256 = hashlib.sha256(destination.read_bytes()).hexdigest()
+        return StoredPhoto(sha256, relative, inspection.content_type, destination.stat().st_size)
+    sha256, size = original_store(upload, destination)
+    return StoredPhoto(sha256, relative, inspection.content_type, size)
+
+
+def protocol_copy_submit(
+    *, data: ProtocolCopyInput, observer: Observer | None, channel: str = Channel.WEB
+) -> tuple[ProtocolCopy, bool]:
+    """Store a protocol copy exactly once per client UUID; return (copy, created).
+
+    The copy is kept even when control relations fail (a forged protocol must be reported as
+    it is); the failures and soft-check warnings are recorded with it. The station is
+    reconciled after commit.
+    """
+    template = election_template(data.station.election)
+    missing = template.missing(data.lines)
+    if missing:
+        raise ValueError(f"protocol lines missing: {missing}")
+    lines = {key: int(data.lines[key]) for key in template.keys}
+    photo = protocol_photo_store(data.photo, key=data.uuid)
+    digest = content_hash(
+        {
+            "station": data.station.pk,
+            "lines": lines,
+            "observer": observer.pk if observer else None,
+            "photo": photo.sha256,
+        }
+    )
+    check = template.check(lines)
+    fields = {
+        "election_id": data.station.election_id,
+        "station": data.station,
+        "observer": observer,
+        "channel": channel,
+        "lines": lines,
+        "control_failures": check.failure_keys,
+        "soft_warnings": check.warning_keys,
+        "photo_sha256": photo.sha256,
+        "photo_path": photo.path,
+        "photo_content_type": photo.content_type,
+        "photo_size": photo.size,
+    }
+    copy, created = create_once(ProtocolCopy, uuid=data.uuid, digest=digest, fields=fields)
+    if created:
+        transaction.on_commit(lambda: enqueue("station_reconcile_task", data.station.pk))
+    return copy, created
+
+
+def consensus(copies: list[ProtocolCopy], keys: list[str]) -> tuple[dict, dict]:
+    """Per line, the value most copies agree on, and every line where copies differ.
+
+    Copies passing the control relations are preferred; a tie goes to the latest copy.
+    """
+    passing = [copy for copy in copies if not copy.control_failures] or copies
+    latest_first = sorted(passing, key=lambda copy: copy.received_at, reverse=True)
+    agreed, disagreements = {}, {}
+    for key in keys:
+        values = [copy.lines.get(key) for copy in latest_first]
+        counts = Counter(values)
+        agreed[key] = max(values, key=lambda value: counts[value])  # first max: the latest
+        seen = sorted({copy.lines.get(key) for copy in copies}, key=lambda v: (v is None, v))
+        if len(seen) > 1:
+            disagreements[key] = seen
+    return agreed, disagreements
+
+
+def official_differences(lines: dict, official: dict, tolerance: int) -> dict:
+    return {
+        key: [value, official[key]]
+        for key, value in lines.items()
+        if key in official and value is not None and abs(value - official[key]) > tolerance
+    }
+
+
+@transaction.atomic
+def station_reconcile(*, station: Station) -> StationReconciliation:
+    """Compare every copy of a station field by field, then the consensus with official.
+
+    A consensus differing from the official result by more than PROTOCOL_DIFF_TOLERANCE on
+    any line raises a T2 report through report_submit (channel "system"). Its UUID is derived
+    from the station and the differences, so running this again raises nothing new.
+    """
+    template = election_template(station.election)
+    copies = list(station.protocol_copies.all())
+    agreed, disagreements = consensus(copies, template.keys) if copies else ({}, {})
+    official = OfficialResult.objects.filter(station=station).first()
+    differences = (
+        official_differences(agreed, official.lines, settings.PROTOCOL_DIFF_TOLERANCE)
+        if official and copies
+        else {}
+    )
+    reconciliation, _created = StationReconciliation.objects.update_or_create(
+        station=station,
+        defaults={
+            "election_id": station.election_id,
+            "copies": len(copies),
+            "lines": agreed,
+            "disagreements": disagreements,
+            "has_disagreement": bool(disagreements),
+            "official_differences": differences,
+            "differs_from_official": bool(differences),
+        },
+    )
+    if differences:
+        difference_report_raise(station=station, template=template, differences=differences)
+    return reconciliation
+
+
+def difference_report_raise(
+    *, station: Station, template: ProtocolTemplate, differences: dict
+) -> None:
+    key = json.dumps([station.pk, sorted(differences.items())])
+    with translation.override(settings.LANGUAGE_CODE):
+        lines = "; ".join(
+            _("line %(number)s: copy %(copy)s, official %(official)s")
+            % {"number": template.number(line), "copy": copy, "official": official}
+            for line, (copy, official) in differences.items()
+        )
+        description = _(
+            "The observers' protocol copy differs from the official result by more than "
+            "%(tolerance)s votes: %(lines)s."
+        ) % {"tolerance": settings.PROTOCOL_DIFF_TOLERANCE, "lines": lines}
+    report_submit(
+        data=ReportInput(
+            uuid=uuid_module.uuid5(SYSTEM_REPORTS, key),
+            station=station,
+            category=Category.objects.get(code="T2"),
+            description=description,
+            count=max(abs(copy - official) for copy, official in differences.values()),
+        ),
+        observer=None,
+        channel=Channel.SYSTEM,
+    )
+
+
+def official_results_import(
+    *,
+    election: Election,
+    rows,
+    source: str,
+    region: str = "",
+) -> tuple[ResultsImport, list[Issue]]:
+    """Store official results in batches, upserting by (election, region, uik).
+
+    `rows` yields (ParsedRow | None, [Issue]) as `results_import.rows_parse` does. Clean
+    rows are checked against the control relations; a failing official protocol is kept and
+    flagged. Rows are committed batch by batch, so a large file does not hold one huge
+    transaction; reconciliation and aggregation are enqueued at the end.
+
+    Rows are matched to the election's stations by number. Numbers are unique only within a
+    region, so the matches are dropped again when the file turns out to hold several regions
+    and no `region` was chosen.
+    """
+    template = election_template(election)
+    stations = dict(Station.objects.filter(election=election).values_list("number", "pk"))
+    regions = set()
+    run = ResultsImport.objects.create(election=election, source=source[:300])
+    issues: list[Issue] = []
+    batch: list[OfficialResult] = []
+    for parsed, row_issues in rows:
+        run.rows_read += 1
+        issues += row_issues
+        if parsed is not None:
+            regions.add(parsed.region.casefold())
+            batch.append(official_result_build(election, template, parsed, stations))
+        if len(batch) >= IMPORT_BATCH:
+            run.rows_imported += official_results_store(batch)
+            batch = []
+    run.rows_imported += official_results_store(batch)
+    if len(regions) > 1 and not region and stations:
+        log.warning("%s holds several regions: rows not matched to stations", source)
+        OfficialResult.objects.filter(election=election).update(station=None)
+    run.issue_count = len(issues)
+    run.issues = [issue.as_dict() for issue in issues[:STORED_ISSUES]]
+    run.finished_at = timezone.now()
+    run.save()
+    transaction.on_commit(lambda: enqueue("election_results_refresh_task", election.pk))
+    return run, issues
+
+
+def official_result_build(
+    election: Election, template: ProtocolTemplate, parsed: ParsedRow, stations: dict
+) -> OfficialResult:
+    check = template.check(parsed.lines)
+    return OfficialResult(
+        election=election,
+        region=parsed.region,
+        tik=parsed.tik,
+        uik=parsed.uik,
+        station_id=stations.get(parsed.uik),
+        lines=parsed.lines,
+        control_failures=check.failure_keys,
+        soft_warnings=check.warning_keys,
+        url=parsed.url[:500],
+    )
+
+
+def official_results_store(batch: list[OfficialResult]) -> int:
+    with transaction.atomic():
+        OfficialResult.objects.bulk_create(
+            batch,
+            update_conflicts=True,
+            unique_fields=["election", "region", "uik"],
+            update_fields=["tik", "station", "lines", "control_failures", "soft_warnings", "url"],
+        )
+    return len(batch)
+
+
+def stations_reconcile(*, election: Election) -> int:
+    """Reconcile every station of an election that has copies; return how many."""
+    stations = Station.objects.filter(election=election, protocol_copies__isnull=False)
+    count = 0
+    for station in stations.distinct().select_related("election"):
+        station_reconcile(station=station)
+        count += 1
+    return count
+
+
+def area_names(level: str, region: str, tik: str, station: Station | None) -> str | None:
+    if level == ResultLevel.REGION:
+        return region or None
+    if level == ResultLevel.OKRUG:
+        return station.okrug.name if station else None
+    if level == ResultLevel.TIK:
+        return station.tik.name if station else f"{region}, {tik}"
+    return ""
+
+
+def totals_of(
+    election: Election, source: str, entries: list[tuple[str, str, Station | None, dict]], keys
+) -> list[ResultTotal]:
+    """Sum the lines of (region, tik, station, lines) entries for every area at every level."""
+    if not entries:
+        return []
+    matrix = np.array([[lines.get(key) or 0 for key in keys] for *_place, lines in entries])
+    rows = []
+    for level in ResultLevel.values:
+        names = [area_names(level, region, tik, station) for region, tik, station, _l in entries]
+        labels = sorted({name for name in names if name is not None})
+        if not labels:
+            continue
+        index = {name: i for i, name in enumerate(labels)}
+        groups = np.array([index.get(name, -1) for name in names])
+        known = groups >= 0
+        sums = np.zeros((len(labels), len(keys)), dtype=np.int64)
+        np.add.at(sums, groups[known], matrix[known])
+        counts = np.bincount(groups[known], minlength=len(labels))
+        rows += [
+            ResultTotal(
+                election=election,
+                source=source,
+                level=level,
+                name=name or election.name,
+                stations=int(counts[i]),
+                lines=dict(zip(keys, sums[i].tolist(), strict=True)),
+            )
+            for i, name in enumerate(labels)
+        ]
+    return rows
+
+
+@transaction.atomic
+def results_aggregate(*, election: Election) -> int:
+    """Rewrite the stored totals of an election from official results and observers' copies.
+
+    Three sources side by side: official results of every station, observers' consensus
+    copies, and official results of just the stations that have a copy. Returns the rows.
+    """
+    template = election_template(election)
+    keys = template.keys
+    related = ("station__okrug", "station__tik")
+    official = [
+        (row.region, row.tik, row.station, row.lines)
+        for row in OfficialResult.objects.filter(election=election).select_related(*related)
+    ]
+    copies = list(
+        StationReconciliation.objects.filter(election=election, copies__gt=0).select_related(
+            "station__okrug", "station__tik"
+        )
+    )
+    with_copy = {item.station_id for item in copies}
+    observers = [("", "", item.station, item.lines) for item in copies]
+    matched = [entry for entry in official if entry[2] and entry[2].pk in with_copy]
+    rows = (
+        totals_of(election, ResultSource.OFFICIAL, official, keys)
+        + totals_of(election, ResultSource.OBSERVERS, observers, keys)
+        + totals_of(election, ResultSource.OFFICIAL_MATCHED, matched, keys)
+    )
+    ResultTotal.objects.filter(election=election).delete()
+    ResultTotal.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+@transaction.atomic
+def statistics_run_request(
+    *,
+    election: Election,
+    source: str = ResultSource.OFFICIAL,
+    actor: AbstractBaseUser | None = None,
+) -> StatisticsRun:
+    """Ask the workers for fresh statistics of an election."""
+    run = StatisticsRun.objects.create(election=election, source=source)
+    audit_record(actor=actor, action="statistics_run_request", obj=run)
+    transaction.on_commit(lambda: enqueue("statistics_run_task", run.pk))
+    return run
+
+
+def statistics_run_execute(*, run_id: int) -> bool:
+    """Compute a requested statistics run; only the worker that claims it does the work."""
+    claimed = StatisticsRun.objects.filter(pk=run_id, status=StatisticsRun.Status.PENDING).update(
+        status=StatisticsRun.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return False
+    run = StatisticsRun.objects.select_related("election").get(pk=run_id)
+    try:
+        result, flags = statistics_compute(run)
+    except Exception as error:
+        StatisticsRun.objects.filter(pk=run_id).update(
+            status=StatisticsRun.Status.FAILED, finished_at=timezone.now(), error=repr(error)
+        )
+        raise
+    with transaction.atomic():
+        StationFlag.objects.bulk_create(flags, batch_size=2000)
+        StatisticsRun.objects.filter(pk=run_id).update(
+            status=StatisticsRun.Status.DONE, finished_at=timezone.now(), result=result
+        )
+    return True
+
+
+@dataclass
+class StationRows:
+    """Per-station places and lines read for the statistics, parallel to a `Stations`."""
+
+    region: list[str]
+    tik: list[str]
+    uik: list[int]
+    station: list[int | None]
+    control_failed: np.ndarray
+    differs: np.ndarray
+
+
+def statistics_rows(election: Election, source: str, template: ProtocolTemplate):
+    """Read the stations for the statistics: official results or observers' consensus."""
+    if source == ResultSource.OBSERVERS:
+        queryset = StationReconciliation.objects.filter(election=election, copies__gt=0)
+        values = queryset.values_list(
+            "station__tik__okrug__name", "station__tik__name", "station__number", "lines",
+            "station_id", "station__is_temporary", "differs_from_official",
+        )  # fmt: skip
+        records = [(*row[:6], False, row[6]) for row in values]
+    else:
+        differs = set(
+            StationReconciliation.objects.filter(
+                election=election, differs_from_official=True
+            ).values_list("station_id", flat=True)
+        )
+        values = OfficialResult.objects.filter(election=election).values_list(
+            "region", "tik", "uik", "lines", "station_id", "station__is_temporary",
+            "control_failures",
+        )  # fmt: skip
+        records = [(*row[:5], bool(row[5]), bool(row[6]), row[4] in differs) for row in values]
+    keys = ["voters", "early", "inside", "outside", "invalid", "valid", *template.candidate_keys]
+    matrix = np.array(
+        [[lines.get(key) or 0 for key in keys] for _r, _t, _u, lines, *_rest in records],
+        dtype=np.int64,
+    ).reshape(len(records), len(keys))
+    region_labels = np.unique([r[0] for r in records], return_inverse=True)[1]
+    tik_labels = np.unique([f"{r[0]}\x00{r[1]}" for r in records], return_inverse=True)[1]
+    stations = forensics.Stations.build(
+        voters=matrix[:, 0],
+        issued=matrix[:, 1:4].sum(axis=1),
+        outside=matrix[:, 3],
+        in_boxes=matrix[:, 4:6].sum(axis=1),
+        votes=matrix[:, 6:],
+        tik=tik_labels,
+        region=region_labels,
+        temporary=[r[5] for r in records],
+    )
+    rows = StationRows(
+        region=[r[0] for r in records],
+        tik=[r[1] for r in records],
+        uik=[r[2] for r in records],
+        station=[r[4] for r in records],
+        control_failed=np.array([r[6] for r in records], dtype=bool),
+        differs=np.array([r[7] for r in records], dtype=bool),
+    )
+    return stations, rows
+
+
+def statistics_compute(run: StatisticsRun) -> tuple[dict, list[StationFlag]]:
+    template = election_template(run.election)
+    stations, rows = statistics_rows(run.election, run.source, template)
+    names = [template.label(key) for key in template.candidate_keys]
+    if not len(stations) or not names:
+        return {"stations": 0}, []
+    signs = forensics.station_flags(stations)
+    masks = {kind: mask for kind, (mask, _value) in signs.items()}
+    values = {kind: value for kind, (_mask, value) in signs.items()}
+    masks[StationFlag.Kind.CONTROL] = rows.control_failed
+    masks[StationFlag.Kind.COPY_DIFFERS] = rows.differs
+    flags = [
+        StationFlag(
+            run=run,
+            region=rows.region[i],
+            tik=rows.tik[i],
+            uik=rows.uik[i],
+            station_id=rows.station[i],
+            kind=kind,
+            value=float(values[kind][i]) if kind in values else None,
+        )
+        for kind, mask in masks.items()
+        for i in np.flatnonzero(mask)
+    ]
+    result = {
+        "stations": len(stations),
+        "source": run.source,
+        "leader": names[stations.leader],
+        "candidates": names,
+        "shpilkin": forensics.shpilkin(stations),
+        "integer_percentages": forensics.integer_percentages(stations),
+        "digits": forensics.digits(stations, names),
+        "flags": {kind: int(mask.sum()) for kind, mask in masks.items()},
+    }
+    return result, flags
+
+
+def results_aggregate_soon(*, election_id: int) -> None:
+    """Enqueue one aggregation per election per AGGREGATE_DELAY seconds, however many copies
+    arrive meanwhile: it reads whatever is stored when it runs."""
+    if cache.add(f"protocols:aggregate:{election_id}", True, timeout=AGGREGATE_DELAY):
+        enqueue("results_aggregate_task", election_id, countdown=AGGREGATE_DELAY)
+
+
+def enqueue(task_name: str, object_id: int, countdown: int = 0) -> None:
+    """Hand work to the workers; a broker failure is logged, not raised.
+
+    Everything enqueued here is recomputed from stored rows, so a lost message only delays
+    it until the next request (a new copy, an import, the statistics button) of the election.
+    """
+    from .. import tasks_protocols
+
+    try:
+        getattr(tasks_protocols, task_name).apply_async((object_id,), countdown=countdown)
+    except (OperationalError, RedisError, OSError):
+        log.warning("could not enqueue %s(%s)", task_name, object_id)
