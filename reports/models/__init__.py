@@ -27,6 +27,7 @@ from .core import (
     validate_time_zone,
 )
 from .moderation import Escalation, EvidenceAccess, IncidentNote, StaffScope
+from .partners import ExportFormat, ExportJob, ExportScope, ExportShape, PartnerToken, TokenScope
 from .protocols import (
     Checkpoint,
     OfficialResult,
@@ -55,6 +56,10 @@ __all__ = [
     "Escalation",
     "Evidence",
     "EvidenceAccess",
+    "ExportFormat",
+    "ExportJob",
+    "ExportScope",
+    "ExportShape",
     "Incident",
     "IncidentNote",
     "LegalStatus",
@@ -62,6 +67,7 @@ __all__ = [
     "ObserverContact",
     "OfficialResult",
     "Okrug",
+    "PartnerToken",
     "Phase",
     "ProtocolCopy",
     "Question",
@@ -82,6 +88,7 @@ __all__ = [
     "StatisticsRun",
     "Tally",
     "Tik",
+    "TokenScope",
     "Trust",
     "TurnoutCount",
     "validate_time_zone",
