@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "csp",
     "reports",
 ]
@@ -294,11 +295,46 @@ else:
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "reports.api.authentication.PartnerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "reports.api.throttling.AddressRateThrottle",
+        "reports.api.throttling.TokenRateThrottle",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "reports.api.pagination.RecordPagination",
+    "PAGE_SIZE": 100,
 }
+# Requests per address (every caller) and per partner token, e.g. "120/min".
+API_THROTTLE_RATES = {
+    "address": os.environ.get("API_THROTTLE_ADDRESS", "120/min"),
+    "token": os.environ.get("API_THROTTLE_TOKEN", "600/min"),
+}
+# Incremental sync serves only rows unchanged for this long, so that a row written by a
+# transaction still open when a partner read past its time is never skipped.
+API_SYNC_SETTLE_SECONDS = env_int("API_SYNC_SETTLE_SECONDS", 5)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Observer reports API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc are served from the site's own static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ReviewStatusEnum": "reports.models.ReviewStatus",
+        "ExportStatusEnum": "reports.models.ExportJob.Status",
+    },
+}
+# Bulk exports: files live in private storage for EXPORT_TTL_HOURS, then are deleted.
+EXPORT_TTL_HOURS = env_int("EXPORT_TTL_HOURS", 24, minimum=1)
+EXPORT_TIME_LIMIT = env_int("EXPORT_TIME_LIMIT", 3600, minimum=60)
+EXPORT_GZIP_LEVEL = env_int("EXPORT_GZIP_LEVEL", 6, minimum=1)
+CELERY_BEAT_SCHEDULE["exports-housekeeping"] = {
+    "task": "reports.tasks_exports.exports_housekeeping",
+    "schedule": 300,
+    "options": {"expires": 300},
 }
 
 # Security. Cookies are secure unless DEBUG; HTTPS redirect and HSTS are opt-in because

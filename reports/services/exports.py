@@ -1,0 +1,207 @@
+"""Bulk export jobs: started by a person or a partner, written by a worker, then expired.
+
+A job is claimed by a conditional UPDATE, so a task delivered twice writes once; a job
+whose worker died (running past the task's hard time limit) may be claimed again. The
+file is written beside its final name and renamed when complete, so a download never sees
+half a file. While a job runs, its progress lives in the cache (one write per 10,000
+records, none to the database); the row gets the final count.
+"""
+
+import gzip
+import logging
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
+
+from .. import exports
+from ..models import ExportFormat, ExportJob, ExportScope, ExportShape, PartnerToken
+from .submission import audit_record
+
+log = logging.getLogger(__name__)
+
+
+class ExportFiltersInvalid(ValueError):
+    def __init__(self, errors: dict) -> None:
+        super().__init__("invalid export filters")
+        self.errors = errors
+
+
+def export_dataset(
+    *, shape: str, scope: str, filters: dict
+) -> tuple[type[exports.Record], QuerySet]:
+    """The record shape and rows of an export, filtered as the API filters its lists.
+
+    Raises ExportFiltersInvalid with field errors when the filters do not validate.
+    """
+    from ..api.filters import IncidentFilter, ReportFilter
+
+    if shape == ExportShape.INCIDENTS:
+        record, rows, filterset_class = (
+            exports.IncidentRecord,
+            exports.incident_rows(scope),
+            IncidentFilter,
+        )
+    else:
+        record, rows, filterset_class = (
+            exports.report_record(scope),
+            exports.report_rows(scope),
+            ReportFilter,
+        )
+    filterset = filterset_class(data=filters, queryset=rows)
+    if not filterset.is_valid():
+        raise ExportFiltersInvalid(filterset.errors.get_json_data())
+    rows = filterset.qs
+    if scope == ExportScope.PUBLIC:
+        rows = exports.embargo_annotate(rows, record)
+    return record, rows
+
+
+@transaction.atomic
+def export_start(
+    *,
+    shape: str,
+    fmt: str,
+    scope: str,
+    filters: dict,
+    requested_by: AbstractBaseUser | None = None,
+    token: PartnerToken | None = None,
+) -> ExportJob:
+    """Record an export job and hand it to a worker after commit. Filters are checked now."""
+    export_dataset(shape=shape, scope=scope, filters=filters)
+    job = ExportJob.objects.create(
+        shape=shape,
+        format=fmt,
+        scope=scope,
+        filters=filters,
+        requested_by=requested_by if requested_by and requested_by.is_authenticated else None,
+        token=token,
+    )
+    audit_record(
+        actor=requested_by,
+        action="export_start",
+        obj=job,
+        after={"shape": shape, "format": fmt, "scope": scope, "filters": filters},
+        note=f"partner token {token.pk}" if token else "",
+    )
+    transaction.on_commit(lambda: export_enqueue(job.pk))
+    return job
+
+
+def export_enqueue(job_id) -> None:
+    """Hand a job to the workers; if the broker is down, the housekeeping task will."""
+    from ..tasks_exports import run_export
+
+    try:
+        run_export.delay(str(job_id))
+    except (OperationalError, RedisError, OSError):
+        log.warning("could not enqueue export %s; housekeeping will", job_id)
+
+
+def export_run(*, job_id) -> bool:
+    """Write one job's file. Returns False when another worker has it or it is finished."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.EXPORT_TIME_LIMIT)
+    claimed = (
+        ExportJob.objects.filter(pk=job_id)
+        .filter(
+            Q(status=ExportJob.Status.PENDING)
+            | Q(status=ExportJob.Status.RUNNING, started_at__lt=stale)
+        )
+        .update(status=ExportJob.Status.RUNNING, started_at=now, rows_done=0, error="")
+    )
+    if not claimed:
+        return False
+    job = ExportJob.objects.get(pk=job_id)
+    try:
+        _export_write(job)
+    except Exception as error:
+        log.exception("export %s failed", job.pk)
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportJob.Status.FAILED, error=str(error)[:500], finished_at=timezone.now()
+        )
+        raise
+    return True
+
+
+def _export_write(job: ExportJob) -> None:
+    record, rows = export_dataset(shape=job.shape, scope=job.scope, filters=job.filters)
+    ExportJob.objects.filter(pk=job.pk).update(rows_total=rows.count())
+    relative = Path("exports") / f"{job.pk}.{job.format}"
+    path = Path(settings.PRIVATE_MEDIA_ROOT) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    key = progress_key(job.pk)
+    try:
+        with open(partial, "wb") as raw:
+            if job.format == ExportFormat.NDJSON_GZ:
+                with gzip.GzipFile(
+                    fileobj=raw, mode="wb", compresslevel=settings.EXPORT_GZIP_LEVEL
+                ) as out:
+                    count = exports.records_write(
+                        record, rows, job.format, out, on_progress=lambda n: cache.set(key, n, 3600)
+                    )
+            else:
+                count = exports.records_write(
+                    record, rows, job.format, raw, on_progress=lambda n: cache.set(key, n, 3600)
+                )
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+        cache.delete(key)
+    finished = timezone.now()
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=ExportJob.Status.DONE,
+        rows_done=count,
+        file_path=str(relative),
+        file_size=path.stat().st_size,
+        finished_at=finished,
+        expires_at=finished + timedelta(hours=settings.EXPORT_TTL_HOURS),
+    )
+
+
+def progress_key(job_id) -> str:
+    return f"export-progress:{job_id}"
+
+
+def export_rows_done(job: ExportJob) -> int:
+    """Records written so far: from the cache while running, from the row afterwards."""
+    if job.status == ExportJob.Status.RUNNING:
+        return cache.get(progress_key(job.pk), 0)
+    return job.rows_done
+
+
+def export_file(job: ExportJob) -> Path:
+    return Path(settings.PRIVATE_MEDIA_ROOT) / job.file_path
+
+
+def exports_housekeep(*, now: datetime | None = None) -> tuple[int, int]:
+    """Delete files whose time is up; re-enqueue jobs the broker never got.
+
+    Returns (expired, re-enqueued).
+    """
+    now = now or timezone.now()
+    expired = 0
+    due = ExportJob.objects.filter(status=ExportJob.Status.DONE, expires_at__lte=now)
+    for job in due.only("pk", "file_path"):
+        if ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.DONE).update(
+            status=ExportJob.Status.EXPIRED
+        ):
+            export_file(job).unlink(missing_ok=True)
+            expired += 1
+    forgotten = list(
+        ExportJob.objects.filter(
+            status=ExportJob.Status.PENDING, created_at__lt=now - timedelta(minutes=1)
+        ).values_list("pk", flat=True)
+    )
+    for job_id in forgotten:
+        export_enqueue(job_id)
+    return expired, len(forgotten)

@@ -1,0 +1,141 @@
+"""Reading the API: what each kind of caller sees, filters, ordering, pagination."""
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from reports.models import TokenScope
+
+from .api_helpers import client, report_send, token, verify
+
+IDENTITY_FIELDS = {"pseudonym", "observer", "uuid", "trust", "channel", "full_name", "phone"}
+
+
+@pytest.fixture
+def verified_report(stations, observer, moderator):
+    report = report_send(stations[101], "V1", observer, description="Вброс пачки")
+    verify(report, moderator)
+    report.refresh_from_db()
+    return report
+
+
+@pytest.fixture
+def unverified_report(stations, other_observer):
+    return report_send(stations[201], "V3", other_observer, description="Списки")
+
+
+@pytest.fixture
+def staff_with_view_report(moderator):
+    moderator.user_permissions.add(Permission.objects.get(codename="view_report"))
+    return moderator
+
+
+def test_anonymous_caller_reads_verified_reports_with_role_only(verified_report, unverified_report):
+    response = client().get("/api/v1/reports/")
+
+    assert response.status_code == 200
+    (record,) = response.json()["results"]
+    assert record["id"] == verified_report.pk
+    assert record["reporter_role"] == "observer"
+    assert not IDENTITY_FIELDS & set(record)
+    assert "Сова" not in response.content.decode()
+
+
+def test_public_token_sees_no_reporter_identity(verified_report):
+    response = client(token(TokenScope.PUBLIC_READ)).get(f"/api/v1/reports/{verified_report.pk}/")
+
+    assert response.status_code == 200
+    assert not IDENTITY_FIELDS & set(response.json())
+    assert "Сова" not in response.content.decode()
+    assert "+7 900" not in response.content.decode()
+
+
+def test_full_token_sees_pseudonym_and_unverified_reports_but_never_contacts(
+    verified_report, unverified_report
+):
+    response = client(token(TokenScope.FULL_READ)).get("/api/v1/reports/")
+
+    records = {record["id"]: record for record in response.json()["results"]}
+    assert set(records) == {verified_report.pk, unverified_report.pk}
+    assert records[verified_report.pk]["pseudonym"] == "Сова"
+    assert records[unverified_report.pk]["pseudonym"] == "Ёж"
+    body = response.content.decode()
+    assert "Иванова" not in body and "+7 900" not in body
+
+
+def test_staff_with_view_report_permission_reads_the_full_shape(
+    verified_report, staff_with_view_report
+):
+    api = client()
+    api.force_login(staff_with_view_report)
+
+    record = api.get(f"/api/v1/reports/{verified_report.pk}/").json()
+
+    assert record["pseudonym"] == "Сова"
+
+
+def test_public_incidents_are_verified_only(verified_report, unverified_report):
+    response = client().get("/api/v1/incidents/")
+
+    assert [record["id"] for record in response.json()["results"]] == [verified_report.incident_id]
+
+
+def test_unverified_incident_is_not_found_for_the_public(unverified_report):
+    response = client().get(f"/api/v1/incidents/{unverified_report.incident_id}/")
+
+    assert response.status_code == 404
+
+
+def test_tallies_and_alerts_need_full_read(verified_report):
+    public = client(token(TokenScope.PUBLIC_READ))
+    full = client(token(TokenScope.FULL_READ))
+
+    assert public.get("/api/v1/tallies/").status_code == 403
+    assert public.get("/api/v1/alerts/").status_code == 403
+    tallies = full.get("/api/v1/tallies/?dimension=category&key=V1").json()["results"]
+    assert sum(row["count"] for row in tallies) == 1
+    assert full.get("/api/v1/alerts/").status_code == 200
+
+
+def test_bad_filter_values_are_400_with_field_errors(verified_report):
+    response = client().get("/api/v1/reports/?station=abc&after=yesterday&category=ZZ")
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"station", "after", "category"}
+
+
+def test_filters_select_rows(stations, categories, observer, moderator):
+    verify(report_send(stations[101], "V1", observer), moderator)
+    verify(report_send(stations[102], "O1", observer), moderator)
+
+    by_station = client().get("/api/v1/incidents/?station=102").json()["results"]
+    by_phase = client().get("/api/v1/incidents/?phase=voting").json()["results"]
+
+    assert [record["station_number"] for record in by_station] == [102]
+    assert [record["category"] for record in by_phase] == ["V1"]
+
+
+def test_ordering_and_cursor_pages_cover_every_row_once(stations):
+    api = client()
+    numbers = []
+    url = "/api/v1/stations/?ordering=-number&page_size=3"
+    while url:
+        page = api.get(url).json()
+        numbers += [record["number"] for record in page["results"]]
+        url = page["next"]
+
+    assert numbers == sorted(stations, reverse=True)
+
+
+def test_categories_are_public_reference_data(categories):
+    record = client().get("/api/v1/categories/V1/").json()
+
+    assert record["name_ru"] == "Вброс бюллетеней"
+    assert record["severity"] == "C"
+
+
+def test_openapi_schema_is_served(db):
+    response = client().get("/api/schema/", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert {"/api/v1/reports/", "/api/v1/incidents/", "/api/v1/exports/"} <= set(paths)
