@@ -1,0 +1,158 @@
+"""Reads reused by the moderation panel: what a staff member may see, queues, audit records.
+
+A staff member may be limited to some okrugs (StaffScope rows); without rows they see every
+okrug. Every list and every service of the panel goes through these functions so that the
+limit holds everywhere.
+"""
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Case, CharField, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from .models import (
+    AuditEntry,
+    Evidence,
+    Incident,
+    Okrug,
+    Report,
+    ReviewStatus,
+    Severity,
+    StaffScope,
+)
+
+_SCOPE_CACHE = "_moderation_okrug_ids"
+
+
+def staff_okrug_ids(user: AbstractBaseUser) -> frozenset[int] | None:
+    """The okrugs a staff member is limited to, or None when not limited.
+
+    Cached on the user object, which lives for one request.
+    """
+    if user.is_superuser:
+        return None
+    if not hasattr(user, _SCOPE_CACHE):
+        ids = frozenset(StaffScope.objects.filter(user=user).values_list("okrug_id", flat=True))
+        setattr(user, _SCOPE_CACHE, ids or None)
+    return getattr(user, _SCOPE_CACHE)
+
+
+def in_scope(queryset: QuerySet, user: AbstractBaseUser, okrug_path: str) -> QuerySet:
+    """Limit `queryset` to the user's okrugs, found through the lookup `okrug_path`."""
+    okrug_ids = staff_okrug_ids(user)
+    if okrug_ids is None:
+        return queryset
+    return queryset.filter(**{f"{okrug_path}__in": okrug_ids})
+
+
+def okrugs_for(user: AbstractBaseUser) -> QuerySet[Okrug]:
+    return in_scope(Okrug.objects.all(), user, "pk")
+
+
+def incidents_for(user: AbstractBaseUser) -> QuerySet[Incident]:
+    return in_scope(Incident.objects.all(), user, "station__okrug_id")
+
+
+def reports_for(user: AbstractBaseUser) -> QuerySet[Report]:
+    return in_scope(Report.objects.all(), user, "station__okrug_id")
+
+
+def evidence_for(user: AbstractBaseUser) -> QuerySet[Evidence]:
+    return in_scope(Evidence.objects.all(), user, "report__station__okrug_id")
+
+
+def audit_entries_for(user: AbstractBaseUser) -> QuerySet[AuditEntry]:
+    """The whole log for unlimited staff; for limited staff, entries on their incidents."""
+    entries = AuditEntry.objects.all()
+    if staff_okrug_ids(user) is None:
+        return entries
+    visible_ids = incidents_for(user).annotate(key=Cast("pk", CharField())).values("key")
+    return entries.filter(object_type="incident", object_id__in=visible_ids)
+
+
+def okrug_in_scope(user: AbstractBaseUser, okrug_id: int) -> bool:
+    okrug_ids = staff_okrug_ids(user)
+    return okrug_ids is None or okrug_id in okrug_ids
+
+
+def severity_rank() -> Case:
+    """0 for critical, 1 for serious, 2 for procedural: sorts the most urgent first."""
+    return Case(
+        When(severity=Severity.CRITICAL, then=Value(0)),
+        When(severity=Severity.SERIOUS, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+
+
+def unclaimed(now: datetime | None = None) -> Q:
+    """Incidents nobody holds: never claimed, released, or the claim has lapsed."""
+    return Q(claimed_by__isnull=True) | Q(claimed_until__lte=now or timezone.now())
+
+
+def claimed_by(user: AbstractBaseUser, now: datetime | None = None) -> Q:
+    return Q(claimed_by=user, claimed_until__gt=now or timezone.now())
+
+
+def claim_holder(incident: Incident, now: datetime | None = None) -> AbstractBaseUser | None:
+    """Who holds the incident right now (the claim may have lapsed). Uses claimed_by as loaded."""
+    if incident.claimed_by_id is None or incident.claimed_until is None:
+        return None
+    if incident.claimed_until <= (now or timezone.now()):
+        return None
+    return incident.claimed_by
+
+
+class Queue:
+    """The moderators' queues. The first one is the panel's default."""
+
+    CRITICAL = "critical"
+    UNCLAIMED = "unclaimed"
+    HELP = "help"
+    VERIFICATION = "verification"
+    PROTOCOLS = "protocols"
+    MINE = "mine"
+    ALL = "all"
+
+
+# Raised by the system when an observer's protocol copy differs from the official figures.
+PROTOCOL_DISCREPANCY_CATEGORY = "T2"
+
+
+def queue_filter(queue: str, user: AbstractBaseUser, now: datetime | None = None) -> Q:
+    """The condition of one queue; Queue.ALL (or an unknown name) means no condition."""
+    now = now or timezone.now()
+    open_statuses = [ReviewStatus.NEW, ReviewStatus.ESCALATED]
+    conditions = {
+        Queue.CRITICAL: Q(status=ReviewStatus.NEW) & unclaimed(now),
+        Queue.UNCLAIMED: Q(status__in=open_statuses) & unclaimed(now),
+        Queue.HELP: (Q(needs_mobile_group=True) | Q(needs_lawyer=True))
+        & Q(status__in=[ReviewStatus.NEW, ReviewStatus.VERIFIED]),
+        Queue.VERIFICATION: Q(status=ReviewStatus.NEW),
+        Queue.PROTOCOLS: Q(category_id=PROTOCOL_DISCREPANCY_CATEGORY, status=ReviewStatus.NEW),
+        Queue.MINE: claimed_by(user, now),
+    }
+    return conditions.get(queue, Q())
+
+
+def incident_audit_entries(incident_id: int) -> QuerySet[AuditEntry]:
+    return AuditEntry.objects.filter(object_type="incident", object_id=str(incident_id)).order_by(
+        "at", "pk"
+    )
+
+
+def audit_entry_record(entry: AuditEntry) -> dict:
+    """The exported shape of one audit entry (CSV columns and JSON keys alike)."""
+    return {
+        "id": entry.pk,
+        "at": entry.at.isoformat(),
+        "actor": entry.actor.get_username() if entry.actor_id else "",
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "before": entry.before,
+        "after": entry.after,
+        "note": entry.note,
+    }

@@ -1,0 +1,139 @@
+"""Headquarters roles as permission groups: moderator, coordinator, lawyer, administrator.
+
+Which admin page or action needs which permission:
+- incident lists and pages: view_incident; claim, verify, reject, merge, split: change_incident
+- escalate: add_escalation; note: add_incidentnote; ask the observer: add_question
+- download an original file: download_original; complaint draft: draft_complaint
+- audit log and its export: view_auditentry; observers' contacts: view_observercontact
+A moderator or coordinator can further be limited to some okrugs (StaffScope).
+"""
+
+from django.apps import apps as global_apps
+from django.apps.registry import Apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from ..models import Okrug, StaffScope
+from .submission import audit_record
+
+PLACES = ["view_election", "view_okrug", "view_tik", "view_station", "view_category"]
+
+MODERATOR = [
+    *PLACES,
+    "view_incident",
+    "change_incident",
+    "view_report",
+    "view_evidence",
+    "download_original",
+    "view_question",
+    "add_question",
+    "view_incidentnote",
+    "add_incidentnote",
+    "view_escalation",
+    "add_escalation",
+    "view_auditentry",
+    "view_observer",
+]
+
+COORDINATOR = [
+    *MODERATOR,
+    "view_observercontact",
+    "add_observer",
+    "change_observer",
+    "view_assignment",
+    "add_assignment",
+    "change_assignment",
+    "delete_assignment",
+    "view_signinlink",
+    "add_signinlink",
+    "change_signinlink",
+    "add_station",
+    "change_station",
+    "add_tik",
+    "change_tik",
+    "add_okrug",
+    "change_okrug",
+    "view_evidenceaccess",
+]
+
+LAWYER = [
+    *PLACES,
+    "view_incident",
+    "view_report",
+    "view_evidence",
+    "download_original",
+    "draft_complaint",
+    "view_question",
+    "view_incidentnote",
+    "add_incidentnote",
+    "view_escalation",
+    "add_escalation",
+    "view_auditentry",
+    "view_evidenceaccess",
+]
+
+# The administrator gets every permission of this app and these of accounts.
+ADMINISTRATOR_AUTH = [
+    "view_user",
+    "add_user",
+    "change_user",
+    "view_group",
+    "add_group",
+    "change_group",
+]
+
+ROLES = {"moderator": MODERATOR, "coordinator": COORDINATOR, "lawyer": LAWYER}
+ADMINISTRATOR = "administrator"
+
+
+@transaction.atomic
+def role_groups_ensure(*, apps: Apps = global_apps) -> list[str]:
+    """Create or update the four role groups so they hold exactly their permissions.
+
+    Safe to run again at any time (the data migration and `manage.py role_groups` call it).
+    Permissions are created first, since a data migration runs before Django's
+    post-migrate signal would create them. `apps` is the registry to use: the historical
+    one inside a migration, the live one otherwise. Returns the group names.
+    """
+    for app_config in apps.get_app_configs():
+        if app_config.label in ("auth", "contenttypes", "reports"):
+            models_module = app_config.models_module
+            app_config.models_module = models_module or True
+            create_permissions(app_config, apps=apps, verbosity=0)
+            app_config.models_module = models_module
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    reports = permission_model.objects.filter(content_type__app_label="reports")
+    wanted = {role: reports.filter(codename__in=codenames) for role, codenames in ROLES.items()}
+    wanted[ADMINISTRATOR] = reports | permission_model.objects.filter(
+        content_type__app_label="auth", codename__in=ADMINISTRATOR_AUTH
+    )
+    for role, permissions in wanted.items():
+        expected = set(ROLES.get(role, ())) - set(permissions.values_list("codename", flat=True))
+        if expected:
+            raise LookupError(f"permissions missing for role {role}: {sorted(expected)}")
+        group, _ = group_model.objects.get_or_create(name=role)
+        group.permissions.set(permissions)
+    return list(wanted)
+
+
+@transaction.atomic
+def staff_scope_add(*, user: AbstractBaseUser, okrug: Okrug, actor: AbstractBaseUser) -> StaffScope:
+    """Limit a staff member to an okrug (adding to the okrugs they already have)."""
+    scope, created = StaffScope.objects.get_or_create(user=user, okrug=okrug)
+    if created:
+        audit_record(actor=actor, action="staff_scope_add", obj=scope, after=scope_state(scope))
+    return scope
+
+
+@transaction.atomic
+def staff_scope_remove(*, scope: StaffScope, actor: AbstractBaseUser) -> None:
+    """Take an okrug from a staff member's limits. Without any left, they see every okrug."""
+    before = scope_state(scope)
+    audit_record(actor=actor, action="staff_scope_remove", obj=scope, before=before)
+    scope.delete()
+
+
+def scope_state(scope: StaffScope) -> dict:
+    return {"user": scope.user.get_username(), "okrug": scope.okrug_id}
