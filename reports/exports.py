@@ -21,7 +21,7 @@ from typing import BinaryIO
 from django.db import connection
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.http import StreamingHttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
@@ -417,7 +417,8 @@ def _openapi_components() -> dict:
     if not _components_cache:
         from drf_spectacular.generators import SchemaGenerator
 
-        openapi = SchemaGenerator().get_schema(request=None, public=True)
+        with translation.override("en"):  # published once, in one language
+            openapi = SchemaGenerator().get_schema(request=None, public=True)
         _components_cache.update(openapi["components"]["schemas"])
     return _components_cache
 
