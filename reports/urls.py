@@ -6,4 +6,14 @@ app_name = "reports"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("signin/", views.signin_code, name="signin"),
+    path("signin/<str:token>/", views.signin_token, name="signin_token"),
+    path("signout/", views.signout, name="signout"),
+    path("report/", views.report_new, name="report_new"),
+    path("my/", views.my_reports, name="my_reports"),
+    path("my/<uuid:uuid>/", views.report_detail, name="report_detail"),
+    path("my/questions/<int:pk>/answer/", views.question_answer_view, name="question_answer"),
+    path("citizen/", views.citizen_new, name="citizen_new"),
+    path("citizen/thanks/", views.citizen_thanks, name="citizen_thanks"),
+    path("sw.js", views.service_worker, name="service_worker"),
 ]

@@ -1,9 +1,41 @@
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+"""The volunteer pages: sign-in, the incident form, "My reports" and the citizen form.
+
+Every page works without JavaScript (Post/Redirect/Get). The script (static/reports/report.js)
+posts the same forms with `Accept: application/json` and gets JSON back, so it can keep a
+report queued on the phone until the server has answered.
+"""
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_POST
+from django_ratelimit.core import is_ratelimited
+from redis.exceptions import RedisError
 
 from . import health
+from .evidence import EvidenceLimitUploadHandler
+from .forms import AnswerForm, CitizenReportForm, ReportForm, SignInCodeForm
+from .models import Channel, Election, Observer, Question, Report, SignInLink
+from .services.evidence import FileOutcome, evidence_attach_all
+from .services.questions import question_answer
+from .services.signin import SIGNIN_LINK_SESSION_KEY, signin_link_use
+from .services.submission import ReportConflict, report_submit
+
+log = logging.getLogger(__name__)
 
 
 @require_GET
@@ -16,4 +48,333 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    return render(request, "home.html", {"observer": observer_of(request)})
+
+
+# Helpers
+
+
+def observer_of(request: HttpRequest) -> Observer | None:
+    if not request.user.is_authenticated:
+        return None
+    return getattr(request.user, "observer", None)
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def observer_required(view: Callable) -> Callable:
+    """Let only a signed-in observer through, as request.observer."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        observer = observer_of(request)
+        if observer is None:
+            if wants_json(request):
+                message = _("You are signed out. Open your personal link again.")
+                return JsonResponse({"error": message, "signin": True}, status=403)
+            return redirect(f"{reverse('reports:signin')}?next={request.path}")
+        request.observer = observer
+        with timezone.override(observer.election.tz):
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def rate_limited(request: HttpRequest, *, group: str, rate: str, increment: bool) -> bool:
+    """Per-address limit; fails open (logged) when the cache is down, so that a Redis
+    outage never stops a report."""
+    try:
+        return is_ratelimited(request, group=group, key="ip", rate=rate, increment=increment)
+    except RedisError:
+        log.warning("rate limit of %s not checked: the cache is down", group)
+        return False
+
+
+def with_evidence_limits(view: Callable) -> Callable:
+    """Install the upload size/count limits before anything reads the request body; the CSRF
+    check, which reads it, therefore runs inside (Django's documented pattern)."""
+    protected = csrf_protect(view)
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        request.upload_handlers.insert(0, EvidenceLimitUploadHandler(request))
+        return protected(request, *args, **kwargs)
+
+    return wrapper
+
+
+# Signing in
+
+
+def sign_in(request: HttpRequest, link: SignInLink) -> None:
+    login(request, link.observer.user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session[SIGNIN_LINK_SESSION_KEY] = link.pk
+
+
+@never_cache
+def signin_token(request: HttpRequest, token: str) -> HttpResponse:
+    """The personal link: signs in and goes to the form, so the token leaves the address bar."""
+    if rate_limited(request, group="signin", rate=settings.SIGNIN_RATE, increment=False):
+        return signin_page(request, SignInCodeForm(), _("Too many attempts. Wait a minute."), 429)
+    link = signin_link_use(token=token)
+    if link is None:
+        rate_limited(request, group="signin", rate=settings.SIGNIN_RATE, increment=True)
+        message = _("This link is not valid or was revoked. Ask your coordinator for a new one.")
+        return signin_page(request, SignInCodeForm(), message, 404)
+    sign_in(request, link)
+    return redirect("reports:report_new")
+
+
+@never_cache
+def signin_code(request: HttpRequest) -> HttpResponse:
+    """The short code typed by hand. Only failed attempts count towards the limit, so
+    observers behind one mobile-network address do not lock each other out."""
+    form = SignInCodeForm(request.POST or None)
+    if request.method != "POST" or not form.is_valid():
+        return signin_page(request, form)
+    if rate_limited(request, group="signin", rate=settings.SIGNIN_RATE, increment=False):
+        return signin_page(request, form, _("Too many attempts. Wait a minute."), 429)
+    link = signin_link_use(code=form.cleaned_data["code"])
+    if link is None:
+        rate_limited(request, group="signin", rate=settings.SIGNIN_RATE, increment=True)
+        form.add_error("code", _("This code is not valid or was revoked."))
+        return signin_page(request, form)
+    sign_in(request, link)
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("reports:report_new")
+    return redirect(next_url)
+
+
+def signin_page(
+    request: HttpRequest, form: SignInCodeForm, error: str = "", status: int = 200
+) -> HttpResponse:
+    return render(request, "volunteer/signin.html", {"form": form, "error": error}, status=status)
+
+
+@require_POST
+def signout(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, _("You are signed out. Your personal link still works."))
+    return redirect("reports:home")
+
+
+# Reporting
+
+
+@with_evidence_limits
+@observer_required
+def report_new(request: HttpRequest) -> HttpResponse:
+    observer = request.observer
+    form = ReportForm(
+        request.POST or None,
+        election=observer.election,
+        assigned=list(observer.stations.order_by("number")),
+    )
+    return report_form_handle(
+        request,
+        form,
+        observer=observer,
+        template="volunteer/report_form.html",
+        done_url=lambda report: reverse("reports:report_detail", args=[report.uuid]),
+    )
+
+
+@with_evidence_limits
+def citizen_new(request: HttpRequest) -> HttpResponse:
+    election = Election.objects.filter(is_active=True).order_by("-date").first()
+    if election is None:
+        raise Http404(_("No election is open for reports."))
+    with timezone.override(election.tz):
+        form = CitizenReportForm(request.POST or None, election=election)
+        if request.method == "POST" and rate_limited(
+            request, group="citizen", rate=settings.CITIZEN_REPORT_RATE, increment=True
+        ):
+            return refusal(
+                request,
+                form,
+                "volunteer/citizen_form.html",
+                _("Too many reports from your network. Please try again later."),
+                429,
+            )
+        return report_form_handle(
+            request,
+            form,
+            observer=None,
+            template="volunteer/citizen_form.html",
+            done_url=lambda report: reverse("reports:citizen_thanks"),
+        )
+
+
+def citizen_thanks(request: HttpRequest) -> HttpResponse:
+    return render(request, "volunteer/citizen_thanks.html")
+
+
+def report_form_handle(
+    request: HttpRequest,
+    form: ReportForm,
+    *,
+    observer: Observer | None,
+    template: str,
+    done_url: Callable[[Report], str],
+) -> HttpResponse:
+    """Validate, submit exactly once, then attach the files to the committed report."""
+    if request.method != "POST":
+        return form_page(request, template, form)
+    if not form.is_valid():
+        if wants_json(request):
+            errors = {
+                name: [e["message"] for e in items]
+                for name, items in form.errors.get_json_data().items()
+            }
+            return JsonResponse({"errors": errors}, status=400)
+        return form_page(request, template, form, files_lost=bool(request.FILES))
+    channel = Channel.WEB if observer else Channel.CITIZEN
+    try:
+        report, created = report_submit(
+            data=form.report_input(), observer=observer, channel=channel
+        )
+    except ReportConflict:
+        return refusal(request, form, template, str(ReportConflict.message), 409)
+    outcomes = evidence_attach_all(
+        report=report,
+        uploads=request.FILES.getlist("evidence"),
+        skipped=getattr(request, "evidence_skipped", []),
+    )
+    return submission_done(request, created=created, outcomes=outcomes, url=done_url(report))
+
+
+def refusal(
+    request: HttpRequest, form: ReportForm, template: str, message: str, status: int
+) -> HttpResponse:
+    """Refuse a submission with a message, keeping what was typed."""
+    if wants_json(request):
+        return JsonResponse({"error": message}, status=status)
+    return form_page(request, template, form, status=status, refusal=message)
+
+
+def form_page(
+    request: HttpRequest, template: str, form: ReportForm, status: int = 200, **extra
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "max_bytes": settings.EVIDENCE_MAX_BYTES,
+        "max_files": settings.EVIDENCE_MAX_FILES,
+        **extra,
+    }
+    return render(request, template, context, status=status)
+
+
+def submission_done(
+    request: HttpRequest, *, created: bool, outcomes: list[FileOutcome], url: str
+) -> HttpResponse:
+    if created:
+        messages.success(request, _("Report received. Thank you!"))
+    else:
+        messages.info(request, _("This report had already been received; it was not sent twice."))
+    accepted = [outcome for outcome in outcomes if outcome.accepted]
+    refused = [outcome for outcome in outcomes if not outcome.accepted]
+    if accepted:
+        count = len(accepted)
+        messages.success(
+            request,
+            ngettext("%(count)d file attached.", "%(count)d files attached.", count)
+            % {"count": count},
+        )
+    for outcome in refused:
+        messages.error(request, outcome.message)
+    if refused:
+        messages.warning(
+            request, _("The report itself was saved; only the files named above were refused.")
+        )
+    if wants_json(request):
+        files = [{"name": o.name, "accepted": o.accepted, "message": o.message} for o in outcomes]
+        body = {"status": "received" if created else "duplicate", "url": url, "files": files}
+        return JsonResponse(body, status=201 if created else 200)
+    return redirect(url)
+
+
+# My reports
+
+
+@observer_required
+def my_reports(request: HttpRequest) -> HttpResponse:
+    reports = (
+        Report.objects.filter(observer=request.observer)
+        .select_related("station", "category")
+        .annotate(file_count=Count("evidence", distinct=True))[:200]
+    )
+    questions = (
+        Question.objects.filter(report__observer=request.observer, answered_at__isnull=True)
+        .select_related("report__station", "report__category")
+        .order_by("asked_at")
+    )
+    context = {"reports": reports, "questions": questions_with_forms(questions)}
+    return render(request, "volunteer/my_reports.html", context)
+
+
+@observer_required
+def report_detail(request: HttpRequest, uuid: str) -> HttpResponse:
+    report = get_object_or_404(
+        Report.objects.select_related("station", "category"), uuid=uuid, observer=request.observer
+    )
+    return report_detail_page(request, report)
+
+
+def report_detail_page(
+    request: HttpRequest,
+    report: Report,
+    bound: dict[int, AnswerForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "report": report,
+        "evidence": report.evidence.all(),
+        "questions": questions_with_forms(report.questions.all(), bound),
+    }
+    return render(request, "volunteer/report_detail.html", context, status=status)
+
+
+def questions_with_forms(
+    questions, bound: dict[int, AnswerForm] | None = None
+) -> list[tuple[Question, AnswerForm | None]]:
+    """Each question with the form to answer it (None once answered)."""
+    bound = bound or {}
+    return [
+        (q, None if q.answered_at else bound.get(q.pk, AnswerForm(prefix=f"q{q.pk}")))
+        for q in questions
+    ]
+
+
+@require_POST
+@observer_required
+def question_answer_view(request: HttpRequest, pk: int) -> HttpResponse:
+    question = get_object_or_404(
+        Question.objects.select_related("report__station", "report__category"),
+        pk=pk,
+        report__observer=request.observer,
+    )
+    form = AnswerForm(request.POST, prefix=f"q{pk}")
+    if not form.is_valid():
+        return report_detail_page(request, question.report, bound={pk: form}, status=400)
+    if question_answer(
+        question=question, observer=request.observer, answer=form.cleaned_data["answer"]
+    ):
+        messages.success(request, _("Your answer was sent to headquarters."))
+    else:
+        messages.info(request, _("This question had already been answered."))
+    return redirect("reports:report_detail", question.report.uuid)
+
+
+# The service worker that lets the form open without a connection
+
+
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """Served from the site root so that it may control every page (its scope is /)."""
+    response = render(request, "volunteer/sw.js", content_type="text/javascript")
+    response["Cache-Control"] = "no-cache"
+    return response

@@ -12,6 +12,10 @@ moderator, and clients signed in as them. Keep these stable: every feature's tes
     moderator         a staff user (no password: use client.force_login), `moderator_client`
     remote_addr       a fresh random IPv4 address: pass as REMOTE_ADDR so rate limits of one
                       test (kept in Redis across runs) never hit another
+    report_form_data  report_form_data(**overrides) -> dict: a valid POST of the incident
+                      form (/report/ or /citizen/) at station 101, category V1, new UUID
+    language          language(client, "en") makes the client's later requests English
+    jpeg_bytes        jpeg_bytes(size=(8, 8), exif=None) -> bytes of a small valid JPEG
 
 Every test writes evidence files to its own temporary MEDIA_ROOT and PRIVATE_MEDIA_ROOT.
 Transactional tests (live_server, transaction=True) get the categories reloaded first,
@@ -22,13 +26,17 @@ import datetime as dt
 import importlib
 import os
 import random
+import uuid
 from dataclasses import dataclass
+from io import BytesIO
 
 import pytest
 from django.apps import apps
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
 from reports.models import Category, Election, LegalStatus, Okrug, SignInLink, Station, Tik, Trust
 from reports.services.observers import observer_create, signin_link_issue
@@ -177,3 +185,41 @@ def remote_addr() -> str:
 def election_day_noon(election) -> dt.datetime:
     """Noon on election day in the election's zone (aware)."""
     return dt.datetime.combine(election.date, dt.time(12, 0), tzinfo=election.tz)
+
+
+@pytest.fixture
+def report_form_data(stations, categories):
+    def build(**overrides) -> dict:
+        data = {
+            "uuid": str(uuid.uuid4()),
+            "station": "other",
+            "station_number": "101",
+            "category": "V1",
+            "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "description": "Пачка бюллетеней в урне №2",
+            "count": "12",
+        }
+        data.update(overrides)
+        return {key: value for key, value in data.items() if value is not None}
+
+    return build
+
+
+@pytest.fixture
+def language():
+    def switch(client: Client, code: str) -> Client:
+        client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = code
+        return client
+
+    return switch
+
+
+@pytest.fixture
+def jpeg_bytes():
+    def make(size: tuple[int, int] = (8, 8), exif: Image.Exif | None = None) -> bytes:
+        out = BytesIO()
+        image = Image.new("RGB", size, "red")
+        image.save(out, "JPEG", **({"exif": exif} if exif is not None else {}))
+        return out.getvalue()
+
+    return make
