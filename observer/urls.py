@@ -10,6 +10,8 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/", include("reports.api.urls")),
+    path("exports/", include("reports.api.pages")),
+    path("protocols/", include("reports.urls_protocols")),
     path("", include("reports.urls")),
 ]
 

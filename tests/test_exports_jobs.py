@@ -1,0 +1,148 @@
+"""Bulk export jobs, start to expiry: a partner or a staff member starts one, follows its
+progress, downloads the file while it lasts, and the file is deleted when it expires."""
+
+import datetime as dt
+import gzip
+import json
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from reports.models import ExportJob, Report, TokenScope
+from reports.services.exports import export_file, export_run, exports_housekeep
+from reports.tasks_exports import run_export
+
+from .api_helpers import client, report_send, token, verify
+from .services import celery_worker, require_real_services, wait_until
+
+
+@pytest.fixture
+def dataset(stations, observer, moderator):
+    verify(report_send(stations[101], "V1", observer, description="Вброс"), moderator)
+    report_send(stations[201], "V4", observer, description="Подвоз")
+    return Report.objects.all()
+
+
+def start(api, **body):
+    """Start an export through the API, then run its task as a worker would."""
+    response = api.post("/api/v1/exports/", body, format="json")
+    assert response.status_code == 202, response.content
+    assert run_export(response.json()["id"]) is True
+    return response
+
+
+def test_a_partners_export_runs_to_a_downloadable_file(dataset):
+    partner = client(token(TokenScope.FULL_READ))
+
+    started = start(
+        partner,
+        shape="reports",
+        format="ndjson.gz",
+        scope="full",
+    )
+    status = partner.get(f"/api/v1/exports/{started.json()['id']}/").json()
+    download = partner.get(status["download_url"])
+
+    assert started.status_code == 202
+    assert (status["status"], status["progress"], status["rows_done"]) == ("done", 100, 2)
+    assert download["Content-Type"] == "application/gzip"
+    lines = gzip.decompress(b"".join(download.streaming_content)).splitlines()
+    assert sorted(json.loads(line)["pseudonym"] for line in lines) == ["Сова", "Сова"]
+
+
+def test_another_partner_cannot_see_or_download_the_export(dataset):
+    job_id = start(
+        client(token(TokenScope.PUBLIC_READ)),
+        shape="incidents",
+        format="csv",
+    ).json()["id"]
+    stranger = client(token(TokenScope.PUBLIC_READ))
+
+    assert stranger.get(f"/api/v1/exports/{job_id}/").status_code == 404
+    assert stranger.get(f"/api/v1/exports/{job_id}/download/").status_code == 404
+
+
+def test_an_export_with_bad_filters_is_refused_with_field_errors(db):
+    response = client(token(TokenScope.PUBLIC_READ)).post(
+        "/api/v1/exports/",
+        {"shape": "reports", "format": "json", "filters": {"station": "abc"}},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "station" in response.json()["filters"]
+    assert not ExportJob.objects.exists()
+
+
+def test_an_export_job_delivered_twice_is_written_once(dataset):
+    job_id = start(
+        client(token(TokenScope.PUBLIC_READ)),
+        shape="reports",
+        format="json",
+    ).json()["id"]
+    job = ExportJob.objects.get(pk=job_id)
+    written = export_file(job).stat().st_mtime_ns
+
+    assert export_run(job_id=job_id) is False
+    assert export_file(job).stat().st_mtime_ns == written
+
+
+def test_expired_files_are_deleted_and_no_longer_served(dataset):
+    partner = client(token(TokenScope.PUBLIC_READ))
+    job_id = start(partner, shape="incidents", format="json").json()["id"]
+    job = ExportJob.objects.get(pk=job_id)
+
+    assert exports_housekeep(now=job.expires_at - dt.timedelta(seconds=1)) == (0, 0)
+    expired, _requeued = exports_housekeep(now=job.expires_at)
+
+    job.refresh_from_db()
+    assert (expired, job.status) == (1, "expired")
+    assert not export_file(job).exists()
+    assert partner.get(f"/api/v1/exports/{job_id}/download/").status_code == 404
+
+
+def test_staff_start_an_export_on_the_page_and_watch_it(dataset, moderator_client, moderator):
+    moderator.user_permissions.add(Permission.objects.get(codename="view_report"))
+
+    response = moderator_client.post(
+        "/exports/", {"shape": "reports", "format": "csv", "scope": "full", "election": ""}
+    )
+    job = ExportJob.objects.get()
+    run_export(str(job.pk))
+    page = moderator_client.get(response["Location"])
+    status = moderator_client.get(f"/api/v1/exports/{job.pk}/").json()
+
+    assert response.status_code == 302
+    assert 'id="export-progress"' in page.content.decode()
+    assert "reports/exports.js" in page.content.decode()
+    assert (status["status"], status["rows_done"]) == ("done", 2)
+
+
+def test_staff_without_report_permission_export_the_public_dataset_only(dataset, moderator_client):
+    response = moderator_client.post(
+        "/exports/", {"shape": "reports", "format": "csv", "scope": "full"}
+    )
+
+    assert response.status_code == 200
+    assert not ExportJob.objects.exists()
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_writes_the_export(stations, observer, moderator, settings, monkeypatch):
+    require_real_services()
+    monkeypatch.setenv("PRIVATE_MEDIA_ROOT", str(settings.PRIVATE_MEDIA_ROOT))
+    verify(report_send(stations[101], "V1", observer), moderator)
+    partner = client(token(TokenScope.PUBLIC_READ))
+
+    with celery_worker():
+        job_id = partner.post(
+            "/api/v1/exports/", {"shape": "incidents", "format": "csv"}, format="json"
+        ).json()["id"]
+        wait_until(lambda: ExportJob.objects.get(pk=job_id).status == "done", timeout=60)
+
+    content = b"".join(partner.get(f"/api/v1/exports/{job_id}/download/").streaming_content)
+    assert content.decode().splitlines()[0].startswith("id,election,station_number")
+    assert len(content.decode().splitlines()) == 2
+    assert ExportJob.objects.get(pk=job_id).finished_at <= timezone.now()
