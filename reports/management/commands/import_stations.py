@@ -1,5 +1,6 @@
 import datetime
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
@@ -11,6 +12,7 @@ from reports.importers.console import (
 )
 from reports.importers.stations import ElectionDraft, stations_file_import
 from reports.importers.table import ImportFileError
+from reports.models import validate_time_zone
 
 
 class Command(BaseCommand):
@@ -35,6 +37,10 @@ class Command(BaseCommand):
         if options["create_election"]:
             if options["date"] is None:
                 raise CommandError(_("--create-election needs --date YYYY-MM-DD."))
+            try:
+                validate_time_zone(options["time_zone"])
+            except ValidationError as error:
+                raise CommandError(" ".join(error.messages)) from None
             election = ElectionDraft(
                 name=options["create_election"],
                 date=options["date"],
