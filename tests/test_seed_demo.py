@@ -8,6 +8,7 @@ from unittest import mock
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.test import TestCase, override_settings
+from django.urls import reverse
 from django.utils import translation
 
 from reports.models import Observer, Okrug, Report, Severity, SignInLink, Station, Tik
@@ -95,6 +96,12 @@ class SeedDemoTest(TestCase):
         self.assertEqual(link.short_code, code)
         self.assertTrue(link.is_active)
         self.assertTrue(link.observer.stations.filter(number=1).exists())
+
+    def test_printed_observer_link_opens_the_report_form(self):
+        url = re.search(r"http://127.0.0.1:8000(/signin/\S+/)", self.second)[1]
+        response = self.client.get(url)
+        self.assertRedirects(response, reverse("reports:report_new"), fetch_redirect_response=False)
+        self.assertEqual(self.client.get(reverse("reports:report_new")).status_code, 200)
 
     def test_second_run_creates_nothing_and_reissues_the_printed_link(self):
         self.assertEqual(self.counts(), self.counts_after_first)

@@ -11,6 +11,7 @@ from functools import partial
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from ..models import Election, LegalStatus, Observer, Station, Trust
@@ -74,7 +75,7 @@ PHONE = re.compile(r"\+?[0-9 ()\-]+")
 
 
 def signin_url(base_url: str, token: str) -> str:
-    return f"{base_url.rstrip('/')}/signin/{token}/"
+    return base_url.rstrip("/") + reverse("reports:signin_token", args=[token])
 
 
 class ObserverRowReader(RowReader):
