@@ -21,5 +21,11 @@ urlpatterns = [
     path("v1/schemas/<slug:shape>.json", views.json_schema, name="json-schema"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api:schema", template_name="exports/api_docs.html"
+        ),
+        name="docs",
+    ),
 ]

@@ -319,8 +319,12 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets
         if job.status != ExportJob.Status.DONE:
             raise Http404(_("This export is not ready yet."))
         filename = f"{job.shape}-{job.created_at:%Y%m%d-%H%M}.{job.format}"
+        try:
+            content = export_file(job).open("rb")
+        except FileNotFoundError:
+            raise Http404(_("This export has expired. Start a new one.")) from None
         return FileResponse(
-            export_file(job).open("rb"),
+            content,
             as_attachment=True,
             filename=filename,
             content_type=EXPORT_CONTENT_TYPES[job.format],
