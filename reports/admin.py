@@ -833,4 +833,5 @@ class StaffUserAdmin(UserAdmin):
 
 admin.site.register(models.Election)
 admin.site.register(models.Category)
+from . import admin_protocols  # noqa: E402, F401 (counts, protocols and statistics)
 from .api import admin as api_admin  # noqa: E402, F401 (partner tokens and export jobs)

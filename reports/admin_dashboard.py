@@ -171,6 +171,4 @@ def dashboard_data(request: HttpRequest) -> JsonResponse:
     election = dashboard_election(request)
     if election is None:
         return JsonResponse({"election": None})
-    response = JsonResponse(dashboard_figures(election, request))
-    response["Cache-Control"] = "no-store"
-    return response
+    return JsonResponse(dashboard_figures(election, request))

@@ -29,15 +29,22 @@ from reports.services.roles import role_groups_ensure
 
 from . import aggregation_helpers
 
-PASSWORD = "correct horse battery staple"
 
+def staff_user(
+    role: str | None,
+    username: str,
+    *,
+    okrugs: tuple[Okrug, ...] = (),
+    password: str | None = None,
+):
+    """A staff member in a role group (None: staff without any role), maybe limited to okrugs.
 
-def staff_user(role: str | None, username: str, *, okrugs: tuple[Okrug, ...] = ()):
-    """A staff member in a role group (None: staff without any role), maybe limited to okrugs."""
+    Without a password (hashing one is slow) sign them in with `client_for`.
+    """
     if role is not None and not Group.objects.filter(name=role).exists():
         role_groups_ensure()
     user = get_user_model().objects.create_user(
-        username=username, password=PASSWORD, is_staff=True, first_name=username.title()
+        username=username, password=password, is_staff=True, first_name=username.title()
     )
     if role is not None:
         user.groups.add(Group.objects.get(name=role))

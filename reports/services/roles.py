@@ -96,12 +96,14 @@ def role_groups_ensure(*, apps: Apps = global_apps) -> list[str]:
     post-migrate signal would create them. `apps` is the registry to use: the historical
     one inside a migration, the live one otherwise. Returns the group names.
     """
-    for app_config in apps.get_app_configs():
-        if app_config.label in ("auth", "contenttypes", "reports"):
-            models_module = app_config.models_module
-            app_config.models_module = models_module or True
-            create_permissions(app_config, apps=apps, verbosity=0)
-            app_config.models_module = models_module
+    for label in ("auth", "contenttypes", "reports"):
+        app_config = apps.get_app_config(label)
+        # A migration's app configs are stubs without models_module; create_permissions
+        # skips apps without one.
+        models_module = getattr(app_config, "models_module", None)
+        app_config.models_module = models_module or True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = models_module
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
     reports = permission_model.objects.filter(content_type__app_label="reports")
