@@ -592,6 +592,12 @@ def statistics_compute(run: StatisticsRun) -> tuple[dict, list[StationFlag]]:
     return result, flags
 
 
+def results_refresh_request(*, election: Election, actor: AbstractBaseUser | None) -> None:
+    """Ask the workers to reconcile every station and rewrite the totals of an election."""
+    audit_record(actor=actor, action="results_refresh_request", obj=election)
+    transaction.on_commit(lambda: enqueue("election_results_refresh_task", election.pk))
+
+
 def results_aggregate_soon(*, election_id: int) -> None:
     """Enqueue one aggregation per election per AGGREGATE_DELAY seconds, however many copies
     arrive meanwhile: it reads whatever is stored when it runs."""
