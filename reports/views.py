@@ -6,6 +6,7 @@ report queued on the phone until the server has answered.
 """
 
 import logging
+import uuid
 from collections.abc import Callable
 from functools import wraps
 
@@ -238,6 +239,9 @@ def report_form_handle(
             data=form.report_input(), observer=observer, channel=channel
         )
     except ReportConflict:
+        # Whatever is sent next from this page is a new report: give it a new identifier.
+        form.data = form.data.copy()
+        form.data["uuid"] = str(uuid.uuid4())
         return refusal(request, form, template, str(ReportConflict.message), 409)
     outcomes = evidence_attach_all(
         report=report,
@@ -317,9 +321,11 @@ def my_reports(request: HttpRequest) -> HttpResponse:
 
 
 @observer_required
-def report_detail(request: HttpRequest, uuid: str) -> HttpResponse:
+def report_detail(request: HttpRequest, report_uuid: str) -> HttpResponse:
     report = get_object_or_404(
-        Report.objects.select_related("station", "category"), uuid=uuid, observer=request.observer
+        Report.objects.select_related("station", "category"),
+        uuid=report_uuid,
+        observer=request.observer,
     )
     return report_detail_page(request, report)
 
