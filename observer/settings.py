@@ -336,6 +336,15 @@ CELERY_BEAT_SCHEDULE["exports-housekeeping"] = {
     "schedule": 300,
     "options": {"expires": 300},
 }
+# Coverage: the worker recomputes every station's coverage and raises silence alerts this
+# often; the coordinators' page asks for the figures again every COVERAGE_PAGE_SECONDS.
+COVERAGE_SWEEP_SECONDS = env_int("COVERAGE_SWEEP_SECONDS", 60, minimum=5)
+COVERAGE_PAGE_SECONDS = env_int("COVERAGE_PAGE_SECONDS", 15, minimum=1)
+CELERY_BEAT_SCHEDULE["coverage-sweep"] = {
+    "task": "reports.tasks_coverage.coverage_sweep",
+    "schedule": COVERAGE_SWEEP_SECONDS,
+    "options": {"expires": COVERAGE_SWEEP_SECONDS},
+}
 
 # Security. Cookies are secure unless DEBUG; HTTPS redirect and HSTS are opt-in because
 # TLS usually terminates at a proxy in front of the site.

@@ -26,6 +26,7 @@ from .core import (
     Trust,
     validate_time_zone,
 )
+from .coverage import CoverageRules, CoverageTally, Dispatch, MobileGroup, StationCoverage
 from .moderation import Escalation, EvidenceAccess, IncidentNote, StaffScope
 from .partners import ExportFormat, ExportJob, ExportScope, ExportShape, PartnerToken, TokenScope
 from .protocols import (
@@ -52,6 +53,9 @@ __all__ = [
     "Category",
     "Channel",
     "Checkpoint",
+    "CoverageRules",
+    "CoverageTally",
+    "Dispatch",
     "Election",
     "Escalation",
     "Evidence",
@@ -63,6 +67,7 @@ __all__ = [
     "Incident",
     "IncidentNote",
     "LegalStatus",
+    "MobileGroup",
     "Observer",
     "ObserverContact",
     "OfficialResult",
@@ -83,6 +88,7 @@ __all__ = [
     "SignInLink",
     "StaffScope",
     "Station",
+    "StationCoverage",
     "StationFlag",
     "StationReconciliation",
     "StatisticsRun",

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .core import Election, Incident, Okrug, Report, Station, Tik
+from .coverage import SILENCE_ALERT_TEXTS
 
 
 class Tally(models.Model):
@@ -96,6 +97,10 @@ class Alert(models.Model):
         CRITICAL_BURST = "critical_burst", _("several critical reports at one station")
         TIK_SURGE = "tik_surge", _("reports in a TIK far above its norm")
         IMMEDIATE = "immediate", _("threats or violence")
+        NOT_CHECKED_IN = "not_checked_in", _("observer not checked in after opening")
+        STATION_SILENT = "station_silent", _("no message from a station for hours")
+        CHECKPOINT_MISSED = "checkpoint_missed", _("turnout checkpoint missed")
+        OBSERVER_REMOVED = "observer_removed", _("observer removed or denied entry")
 
     election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="alerts")
     rule = models.CharField(_("rule"), max_length=32, choices=Rule.choices)
@@ -134,6 +139,8 @@ class Alert(models.Model):
         elif self.rule == self.Rule.TIK_SURGE:
             text = _("%(count)s reports in an hour from TIK %(tik)s, far above its norm")
             minutes = 60
+        elif self.rule in SILENCE_ALERT_TEXTS:
+            text, minutes = SILENCE_ALERT_TEXTS[self.rule], 0
         else:
             text = _("Threats or violence reported at station %(station)s")
             minutes = 0

@@ -1,0 +1,569 @@
+"""Coverage: check-ins and assignments, the coverage figures and silence alerts, mobile groups.
+
+Figures (`coverage_refresh`, run by the workers, never by a request):
+1. Take the election's coverage lock (PostgreSQL advisory lock; SQLite has one writer), so
+   a sweep and a station refresh never interleave and each reads what the other committed.
+2. Compute the rows of all stations, or of the stations named, and store those that changed.
+3. Rebuild the tallies above them: a TIK from its stations, an okrug from its TIKs, the
+   election from its okrugs.
+4. Raise the silence alerts due at `now` whose keys are new (`reports.coverage`), through
+   the aggregation's `alert_raise`, which delivers them to the okrug's coordinators.
+
+Every other write here is one audited change: an assignment's status (the observer's
+check-in, or a coordinator), a mobile group, a dispatch. Dispatches are audited on their
+incident, so the incident's page shows the group's trip and notes.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
+
+from ..alerts import AlertDraft
+from ..coverage import Figures, Timeline, silence_drafts, stations_compute
+from ..models import (
+    Alert,
+    Assignment,
+    CoverageRules,
+    CoverageTally,
+    Dispatch,
+    Election,
+    Incident,
+    MobileGroup,
+    Observer,
+    ReviewStatus,
+    Station,
+    StationCoverage,
+)
+from ..selectors import okrug_in_scope
+from .alerts import alert_raise
+from .submission import audit_record
+
+log = logging.getLogger(__name__)
+
+COVERAGE_LOCK_ID = 0xC0BE5
+ROW_FIELDS = [
+    "state", "assigned", "present", "removed", "checked_in_at", "last_message_at",
+    "opening_reported", "checkpoints", "protocol", "silent",
+]  # fmt: skip
+TALLY_FIELDS = [
+    "stations", "assigned", "present", "opening", "turnout", "protocol", "nobody", "removed",
+    "silent", "computed_at",
+]  # fmt: skip
+
+
+class CoverageRefused(Exception):
+    """A change that was not made; `message` says why, in the actor's language."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+# Figures and alerts
+
+
+@transaction.atomic
+def coverage_refresh(
+    *,
+    election: Election,
+    now: datetime | None = None,
+    station_ids: Collection[int] | None = None,
+) -> int:
+    """Recompute coverage rows and tallies and raise due silence alerts; see the module.
+
+    `station_ids` limits the work to those stations (after a check-in); the first run of an
+    election always covers every station. Returns how many station rows changed.
+    """
+    now = now or timezone.now()
+    _coverage_lock(election.pk)
+    if not CoverageTally.objects.filter(election=election).exists():
+        station_ids = None
+    rules = CoverageRules.of(election)
+    timeline = Timeline.of(election, rules)
+    rows = stations_compute(election=election, timeline=timeline, now=now, station_ids=station_ids)
+    changed = _rows_store(rows, now)
+    tik_ids = None if station_ids is None else {row.tik_id for row in rows}
+    _tallies_rebuild(election, tik_ids, now)
+    if rules.alerts_enabled:
+        drafts = silence_drafts(
+            election=election, rows=rows, timeline=timeline, now=now, station_ids=station_ids
+        )
+        _alerts_raise_new(drafts)
+    return changed
+
+
+def _coverage_lock(election_id: int) -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [COVERAGE_LOCK_ID, election_id])
+
+
+def _rows_store(rows: list[StationCoverage], now: datetime) -> int:
+    stored = StationCoverage.objects.in_bulk([row.station_id for row in rows])
+    new, changed = [], []
+    for row in rows:
+        old = stored.get(row.station_id)
+        row.computed_at = now
+        if old is None:
+            new.append(row)
+        elif any(getattr(old, name) != getattr(row, name) for name in ROW_FIELDS):
+            changed.append(row)
+    StationCoverage.objects.bulk_create(new, batch_size=1000)
+    StationCoverage.objects.bulk_update(changed, [*ROW_FIELDS, "computed_at"], batch_size=1000)
+    return len(new) + len(changed)
+
+
+def _tallies_rebuild(election: Election, tik_ids: set[int] | None, now: datetime) -> None:
+    """TIKs from their station rows, okrugs from their TIKs, the election from its okrugs."""
+    stations = StationCoverage.objects.filter(election=election)
+    if tik_ids is not None:
+        stations = stations.filter(tik_id__in=tik_ids)
+    by_tik: dict[tuple[int, int], Figures] = defaultdict(Figures)
+    for row in stations.only("okrug_id", "tik_id", *ROW_FIELDS).iterator(chunk_size=2000):
+        by_tik[(row.okrug_id, row.tik_id)] += Figures.of_station(row)
+    _tallies_store(
+        election,
+        CoverageTally.Level.TIK,
+        {str(tik): (okrug, tik, figures) for (okrug, tik), figures in by_tik.items()},
+        now,
+    )
+    tiks = CoverageTally.objects.filter(election=election, level=CoverageTally.Level.TIK)
+    if tik_ids is not None:
+        tiks = tiks.filter(okrug_id__in={okrug for okrug, _tik in by_tik})
+    by_okrug: dict[int, Figures] = defaultdict(Figures)
+    for tally in tiks:
+        by_okrug[tally.okrug_id] += Figures.of_tally(tally)
+    _tallies_store(
+        election,
+        CoverageTally.Level.OKRUG,
+        {str(okrug): (okrug, None, figures) for okrug, figures in by_okrug.items()},
+        now,
+    )
+    okrugs = CoverageTally.objects.filter(election=election, level=CoverageTally.Level.OKRUG)
+    total = Figures.total(Figures.of_tally(tally) for tally in okrugs)
+    _tallies_store(election, CoverageTally.Level.ELECTION, {"": (None, None, total)}, now)
+
+
+def _tallies_store(
+    election: Election,
+    level: str,
+    areas: dict[str, tuple[int | None, int | None, Figures]],
+    now: datetime,
+) -> None:
+    tallies = [
+        CoverageTally(
+            election=election,
+            level=level,
+            key=key,
+            okrug_id=okrug_id,
+            tik_id=tik_id,
+            computed_at=now,
+            **figures.as_fields(),
+        )
+        for key, (okrug_id, tik_id, figures) in sorted(areas.items())
+    ]
+    CoverageTally.objects.bulk_create(
+        tallies,
+        update_conflicts=True,
+        unique_fields=["election", "level", "key"],
+        update_fields=TALLY_FIELDS,
+        batch_size=1000,
+    )
+
+
+def _alerts_raise_new(drafts: list[AlertDraft]) -> int:
+    """Raise the drafts whose keys have no alert yet (skipping most doomed inserts)."""
+    keys = [d.key for d in drafts]
+    existing = set()
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        existing |= set(Alert.objects.filter(key__in=chunk).values_list("key", flat=True))
+    raised = [alert_raise(draft=d) for d in drafts if d.key not in existing]
+    return sum(1 for alert in raised if alert is not None)
+
+
+def coverage_refresh_soon(*, station_ids: Collection[int]) -> None:
+    """After commit, have a worker refresh these stations (the sweep does, if it cannot)."""
+    station_ids = sorted(set(station_ids))
+    transaction.on_commit(lambda: _enqueue_station_refresh(station_ids))
+
+
+def _enqueue_station_refresh(station_ids: list[int]) -> None:
+    from ..tasks_coverage import coverage_stations_refresh
+
+    try:
+        coverage_stations_refresh.delay(station_ids)
+    except (BrokerError, RedisError, OSError):
+        log.warning("could not enqueue a coverage refresh; the periodic sweep will do it")
+
+
+# Assignments and check-ins
+
+
+def assignment_state(assignment: Assignment) -> dict:
+    """What the audit log keeps of an assignment (pseudonym only, never contacts)."""
+    checked_in = assignment.checked_in_at
+    return {
+        "observer": assignment.observer.pseudonym,
+        "station": assignment.station.number,
+        "status": assignment.status,
+        "checked_in_at": checked_in.isoformat() if checked_in else None,
+    }
+
+
+def _status_write(
+    assignment: Assignment,
+    status: str,
+    *,
+    actor: AbstractBaseUser | None,
+    now: datetime,
+    action: str,
+    note: str = "",
+) -> None:
+    before = assignment_state(assignment)
+    assignment.status = status
+    if status == Assignment.Status.ARRIVED:
+        assignment.checked_in_at = now
+    assignment.save(update_fields=["status", "checked_in_at"])
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=assignment,
+        before=before,
+        after=assignment_state(assignment),
+        note=note,
+    )
+
+
+def _scope_check(actor: AbstractBaseUser | None, station: Station) -> None:
+    if actor is not None and actor.is_staff and not okrug_in_scope(actor, station.okrug_id):
+        raise CoverageRefused(
+            _("Station %(number)s is outside the okrugs you work on.") % {"number": station.number}
+        )
+
+
+@transaction.atomic
+def observer_check_in(
+    *, observer: Observer, station: Station, now: datetime | None = None
+) -> tuple[Assignment, bool]:
+    """The observer says "I am at station N"; return (assignment, whether anything changed).
+
+    Their assignment there becomes "arrived" (created if they moved to a station they were not
+    assigned to), and any other station where they were checked in becomes "left". Tapping
+    again changes nothing.
+    """
+    now = now or timezone.now()
+    if station.election_id != observer.election_id:
+        raise CoverageRefused(
+            _("Station %(number)s is not part of your election.") % {"number": station.number}
+        )
+    mine = list(
+        Assignment.objects.select_for_update()
+        .filter(observer=observer)
+        .select_related("observer", "station")
+        .order_by("pk")
+    )
+    here = next((a for a in mine if a.station_id == station.pk), None)
+    if here is not None and here.status == Assignment.Status.ARRIVED:
+        return here, False
+    note = _("checked in at station %(number)s") % {"number": station.number}
+    touched = {station.pk}
+    for other in mine:
+        if other is not here and other.status == Assignment.Status.ARRIVED:
+            _status_write(
+                other, Assignment.Status.LEFT, actor=observer.user, now=now,
+                action="assignment_set_status", note=note,
+            )  # fmt: skip
+            touched.add(other.station_id)
+    if here is None:
+        here = Assignment.objects.create(observer=observer, station=station)
+    _status_write(
+        here, Assignment.Status.ARRIVED, actor=observer.user, now=now,
+        action="observer_check_in",
+    )  # fmt: skip
+    coverage_refresh_soon(station_ids=touched)
+    return here, True
+
+
+@transaction.atomic
+def assignment_set_status(
+    *,
+    assignment: Assignment,
+    status: str,
+    actor: AbstractBaseUser | None,
+    now: datetime | None = None,
+    note: str = "",
+) -> bool:
+    """Set an assignment's status: a coordinator, or the observer saying they left.
+
+    "arrived" stamps the check-in time. Returns whether the status changed.
+    """
+    if status not in Assignment.Status.values:
+        raise CoverageRefused(_("Unknown status: %(status)s") % {"status": status})
+    assignment = (
+        Assignment.objects.select_for_update()
+        .select_related("observer", "station")
+        .get(pk=assignment.pk)
+    )
+    _scope_check(actor, assignment.station)
+    if assignment.status == status:
+        return False
+    _status_write(
+        assignment, status, actor=actor, now=now or timezone.now(),
+        action="assignment_set_status", note=note.strip(),
+    )  # fmt: skip
+    coverage_refresh_soon(station_ids=[assignment.station_id])
+    return True
+
+
+@transaction.atomic
+def assignment_create(
+    *, observer: Observer, station: Station, actor: AbstractBaseUser | None
+) -> Assignment:
+    """Assign an observer to a station (planned). The roster import does this in bulk."""
+    _scope_check(actor, station)
+    if station.election_id != observer.election_id:
+        raise CoverageRefused(_("The observer and the station belong to different elections."))
+    assignment, created = Assignment.objects.select_related("observer", "station").get_or_create(
+        observer=observer, station=station
+    )
+    if created:
+        audit_record(
+            actor=actor,
+            action="assignment_create",
+            obj=assignment,
+            after=assignment_state(assignment),
+        )
+        coverage_refresh_soon(station_ids=[station.pk])
+    return assignment
+
+
+@transaction.atomic
+def assignment_delete(*, assignment: Assignment, actor: AbstractBaseUser | None) -> None:
+    """Take back an assignment made by mistake (a removal is a status, not a deletion)."""
+    assignment = Assignment.objects.select_related("observer", "station").get(pk=assignment.pk)
+    _scope_check(actor, assignment.station)
+    audit_record(
+        actor=actor, action="assignment_delete", obj=assignment,
+        before=assignment_state(assignment),
+    )  # fmt: skip
+    assignment.delete()
+    coverage_refresh_soon(station_ids=[assignment.station_id])
+
+
+@transaction.atomic
+def coverage_rules_save(*, rules: CoverageRules, actor: AbstractBaseUser | None) -> CoverageRules:
+    """Store an election's coverage rules (validated by the caller's form)."""
+    rules.full_clean()
+    old = CoverageRules.objects.filter(pk=rules.pk).first() if rules.pk else None
+    rules.save()
+    audit_record(
+        actor=actor,
+        action="coverage_rules_save",
+        obj=rules,
+        before=_rules_state(old) if old else None,
+        after=_rules_state(rules),
+    )
+    return rules
+
+
+def _rules_state(rules: CoverageRules) -> dict:
+    return {
+        "checkin_minutes": rules.checkin_minutes,
+        "silence_minutes": rules.silence_minutes,
+        "checkpoints": rules.checkpoints,
+        "checkpoint_grace_minutes": rules.checkpoint_grace_minutes,
+        "alerts_enabled": rules.alerts_enabled,
+    }
+
+
+# Mobile groups
+
+
+def group_state(group: MobileGroup) -> dict:
+    """What the audit log keeps of a group; members' names and phones stay out of it."""
+    return {
+        "name": group.name,
+        "okrug": group.okrug_id,
+        "car": group.car,
+        "status": group.status,
+        "station": group.station_id,
+    }
+
+
+@transaction.atomic
+def mobile_group_save(*, group: MobileGroup, actor: AbstractBaseUser) -> MobileGroup:
+    """Create a group or change its name, okrug, members and car (not its status)."""
+    old = MobileGroup.objects.select_for_update().filter(pk=group.pk).first() if group.pk else None
+    if not okrug_in_scope(actor, group.okrug_id) or (
+        old is not None and not okrug_in_scope(actor, old.okrug_id)
+    ):
+        raise CoverageRefused(_("This group's okrug is outside the okrugs you work on."))
+    if old is not None:
+        group.status, group.station_id = old.status, old.station_id
+    group.updated_at = timezone.now()
+    group.full_clean()
+    group.save()
+    after = group_state(group) | {"members_changed": old is None or old.members != group.members}
+    audit_record(
+        actor=actor,
+        action="mobile_group_save",
+        obj=group,
+        before=group_state(old) if old else None,
+        after=after,
+    )
+    return group
+
+
+@transaction.atomic
+def mobile_group_set_duty(*, group: MobileGroup, on_duty: bool, actor: AbstractBaseUser) -> bool:
+    """Put a free group on or off duty; a group on a trip must finish it first."""
+    if not okrug_in_scope(actor, group.okrug_id):
+        raise CoverageRefused(_("This group's okrug is outside the okrugs you work on."))
+    before, after = MobileGroup.Status.OFF_DUTY, MobileGroup.Status.AVAILABLE
+    if not on_duty:
+        before, after = after, before
+    changed = MobileGroup.objects.filter(pk=group.pk, status=before).update(
+        status=after, updated_at=timezone.now()
+    )
+    if changed:
+        audit_record(
+            actor=actor, action="mobile_group_set_duty", obj=group,
+            before={"status": before}, after={"status": after},
+        )  # fmt: skip
+    return bool(changed)
+
+
+def dispatch_state(dispatch: Dispatch) -> dict:
+    return {
+        "dispatch": dispatch.pk,
+        "group": dispatch.group.name,
+        "station": dispatch.station.number,
+        "status": dispatch.status,
+    }
+
+
+def _notes_add(dispatch: Dispatch, note: str, now: datetime) -> None:
+    if note:
+        line = f"{timezone.localtime(now):%H:%M} {note}"
+        dispatch.notes = f"{dispatch.notes}\n{line}" if dispatch.notes else line
+
+
+def _dispatch_audit(dispatch: Dispatch, actor, action: str, before, note: str) -> None:
+    """On the incident (its page shows the trip), or on the trip if the incident is gone."""
+    target = dispatch.incident if dispatch.incident_id else dispatch
+    audit_record(
+        actor=actor, action=action, obj=target, before=before,
+        after=dispatch_state(dispatch), note=note,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def group_dispatch(
+    *,
+    group: MobileGroup,
+    incident: Incident,
+    actor: AbstractBaseUser,
+    note: str = "",
+    now: datetime | None = None,
+) -> Dispatch:
+    """Send an available group to an incident's station.
+
+    Refused when the incident or the group is outside the actor's okrugs, the incident was
+    rejected, or the group is not available (one conditional UPDATE takes it, so of two
+    moderators sending one group at once exactly one succeeds).
+    """
+    now = now or timezone.now()
+    note = note.strip()
+    incident = Incident.objects.select_related("station").get(pk=incident.pk)
+    if not okrug_in_scope(actor, incident.station.okrug_id) or not okrug_in_scope(
+        actor, group.okrug_id
+    ):
+        raise CoverageRefused(_("This incident or group is outside the okrugs you work on."))
+    if incident.status == ReviewStatus.REJECTED:
+        raise CoverageRefused(
+            _("Incident #%(id)s was rejected; nobody is sent to it.") % {"id": incident.pk}
+        )
+    taken = MobileGroup.objects.filter(pk=group.pk, status=MobileGroup.Status.AVAILABLE).update(
+        status=MobileGroup.Status.DISPATCHED, station=incident.station, updated_at=now
+    )
+    if not taken:
+        raise CoverageRefused(
+            _("Group %(name)s is not available: it is on another trip or off duty.")
+            % {"name": group.name}
+        )
+    dispatch = Dispatch(
+        group=group,
+        incident=incident,
+        station=incident.station,
+        dispatched_by=actor,
+        dispatched_at=now,
+    )
+    _notes_add(dispatch, note, now)
+    dispatch.save()
+    _dispatch_audit(dispatch, actor, "group_dispatch", None, note)
+    return dispatch
+
+
+DISPATCH_ORDER = [Dispatch.Status.DISPATCHED, Dispatch.Status.ON_SITE, Dispatch.Status.DONE]
+GROUP_STATUS = {
+    Dispatch.Status.DISPATCHED: MobileGroup.Status.DISPATCHED,
+    Dispatch.Status.ON_SITE: MobileGroup.Status.ON_SITE,
+    Dispatch.Status.DONE: MobileGroup.Status.AVAILABLE,
+}
+
+
+@transaction.atomic
+def dispatch_update(
+    *,
+    dispatch: Dispatch,
+    status: str,
+    actor: AbstractBaseUser,
+    note: str = "",
+    now: datetime | None = None,
+) -> Dispatch:
+    """Move a trip on (dispatched → on site → done) and/or add a note to it.
+
+    The group follows: on site at the station, available again when done (the station stays
+    as where it was last seen).
+    """
+    now = now or timezone.now()
+    note = note.strip()
+    if status not in DISPATCH_ORDER:
+        raise CoverageRefused(_("Unknown status: %(status)s") % {"status": status})
+    dispatch = (
+        Dispatch.objects.select_for_update()
+        .select_related("group", "incident", "station")
+        .get(pk=dispatch.pk)
+    )
+    if not okrug_in_scope(actor, dispatch.station.okrug_id):
+        raise CoverageRefused(_("This trip is outside the okrugs you work on."))
+    current = dispatch.status
+    if DISPATCH_ORDER.index(status) < DISPATCH_ORDER.index(current) or current == "done":
+        raise CoverageRefused(
+            _("This trip is already %(status)s.") % {"status": dispatch.get_status_display()}
+        )
+    if status == current and not note:
+        raise CoverageRefused(_("Nothing to change: choose a new status or write a note."))
+    before = dispatch_state(dispatch)
+    dispatch.status = status
+    if status == Dispatch.Status.ON_SITE and dispatch.on_site_at is None:
+        dispatch.on_site_at = now
+    if status == Dispatch.Status.DONE:
+        dispatch.done_at = now
+    _notes_add(dispatch, note, now)
+    dispatch.save()
+    MobileGroup.objects.filter(pk=dispatch.group_id).update(
+        status=GROUP_STATUS[status], station=dispatch.station, updated_at=now
+    )
+    _dispatch_audit(dispatch, actor, "dispatch_update", before, note)
+    return dispatch
