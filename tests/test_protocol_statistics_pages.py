@@ -1,0 +1,108 @@
+"""Moderators and analysts see the results side by side and the statistics with charts and
+the methods cited, as pages and as JSON; observers and visitors do not."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+
+from reports.models import OfficialResult, StationFlag, StatisticsRun
+from reports.protocols import template_load
+from reports.services.protocols import (
+    results_aggregate,
+    statistics_run_execute,
+    statistics_run_request,
+)
+
+
+@pytest.fixture
+def results(election, stations):
+    """Thirty stations of one TIK plus the fixture's four, the last one at 100 % turnout."""
+    election.protocol_template = template_load("federal-12", ["Иванов", "Петров"])
+    election.save()
+    rows = []
+    for uik in range(1, 31):
+        issued = 400 + 7 * uik
+        invalid = 5
+        first = issued * 6 // 10
+        rows.append((uik, 1000, issued, invalid, first, issued - invalid - first))
+    rows.append((31, 500, 500, 0, 300, 200))
+    OfficialResult.objects.bulk_create(
+        OfficialResult(
+            election=election, region="Город N", tik="ТИК 1", uik=uik,
+            lines={"voters": voters, "received": issued, "early": 0, "inside": issued - 10,
+                   "outside": 10, "cancelled": 0, "portable": 10, "stationary": issued - 10,
+                   "invalid": invalid, "valid": issued - invalid, "lost": 0, "unaccounted": 0,
+                   "c1": first, "c2": second},
+        )
+        for uik, voters, issued, invalid, first, second in rows
+    )  # fmt: skip
+    results_aggregate(election=election)
+    run = StatisticsRun.objects.create(election=election)
+    statistics_run_execute(run_id=run.pk)
+    return election
+
+
+@pytest.fixture
+def analyst(moderator) -> Client:
+    codenames = ["view_resulttotal", "view_statisticsrun", "add_statisticsrun"]
+    moderator.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client = Client()
+    client.force_login(moderator)
+    return client
+
+
+def test_the_statistics_page_shows_the_charts_and_cites_the_methods(analyst, results):
+    page = analyst.get(f"/protocols/statistics/?election={results.pk}", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert page.text.count("<svg") == 5
+    assert "Annals of Applied Statistics" in page.text
+    assert "Mebane" in page.text and "Shpilkin" in page.text
+
+
+def test_the_statistics_json_has_every_test(analyst, results):
+    body = analyst.get(f"/protocols/statistics.json?election={results.pk}").json()
+    result = body["result"]
+    assert result["stations"] == 31
+    assert result["leader"] == "Иванов"
+    assert set(result) >= {"shpilkin", "integer_percentages", "digits", "flags"}
+    assert "Kobak" in body["methods"]["integer_percentages"]
+
+
+def test_full_turnout_is_flagged_and_listed_for_moderators(analyst, results):
+    assert StationFlag.objects.get(kind="full_turnout").uik == 31
+    body = analyst.get(f"/protocols/statistics.json?election={results.pk}").json()
+    assert body["result"]["flags"]["full_turnout"] == 1
+
+
+def test_the_results_page_uses_the_commissions_convention(analyst, results):
+    body = analyst.get(f"/protocols/results.json?election={results.pk}").json()
+    (row,) = body["levels"]["election"]
+    official = row["official"]
+    boxes = official["ballots_in_boxes"]
+    assert official["shares"]["c1"] == pytest.approx(official["votes"]["c1"] / boxes)
+    assert official["stations"] == 31
+    page = analyst.get(f"/protocols/results/?election={results.pk}")
+    assert f"{100 * official['turnout']:.2f}" in page.text
+
+
+def test_asking_for_statistics_again_creates_a_pending_run(
+    analyst, results, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = analyst.post(f"/protocols/statistics/run/?election={results.pk}")
+    assert response.status_code == 302
+    assert StatisticsRun.objects.filter(election=results).count() == 2
+    assert not StatisticsRun.objects.filter(status=StatisticsRun.Status.PENDING).exists()
+
+
+def test_the_service_queues_a_run_for_the_workers(results):
+    run = statistics_run_request(election=results)
+    assert run.status == StatisticsRun.Status.PENDING
+
+
+@pytest.mark.parametrize(
+    "url", ["/protocols/statistics/", "/protocols/statistics.json", "/protocols/results.json"]
+)
+def test_observers_and_visitors_see_no_statistics(url, observer_client, client, results):
+    assert observer_client.get(url).status_code == 302
+    assert client.get(url).status_code == 302
