@@ -1,0 +1,205 @@
+"""Hostile uploads are refused wherever a file can be sent: the observer's report form, the
+citizen form, the protocol copy form and the API.
+
+Each attack is one file: too large, a decompression bomb, an SVG with a script, another type
+behind a photo's extension, or a polyglot (a real JPEG that is also a web page or an
+archive). Every refusal is checked on the database and on disk: no Evidence row, no
+protocol copy, and no byte of the file kept in public or private storage.
+"""
+
+import io
+import random
+import struct
+import uuid
+import zipfile
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from PIL import Image
+
+from reports.models import Evidence, ProtocolCopy, Report, TokenScope
+from reports.protocols import template_load
+
+from . import api_helpers
+from .test_protocol_copy import KEYS, LINES
+
+pytestmark = pytest.mark.django_db
+
+SIZE_LIMIT = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Attack:
+    name: str
+    content: bytes
+    content_type: str = "image/jpeg"
+
+    def upload(self) -> io.BytesIO:
+        buffer = io.BytesIO(self.content)
+        buffer.name = self.name
+        return buffer
+
+
+def jpeg(size: tuple[int, int] = (32, 32), noise: bool = False, **options) -> bytes:
+    image = Image.new("RGB", size, "gray")
+    if noise:
+        rng = random.Random(size[0])
+        image.putdata([tuple(rng.randrange(256) for _ in range(3)) for _ in range(size[0] ** 2)])
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=95, **options)
+    return out.getvalue()
+
+
+def jpeg_claiming(width: int, height: int) -> bytes:
+    """A small real JPEG whose frame header (SOF0) was rewritten to claim huge dimensions."""
+    data = bytearray(jpeg())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def png_bomb() -> bytes:
+    """A real, fully decodable 1-bit PNG of 10,000 × 10,000 pixels that packs into a few KB."""
+    out = io.BytesIO()
+    Image.new("1", (10_000, 10_000), 0).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def zip_bytes() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("payload.html", "<script>alert(document.cookie)</script>")
+    return out.getvalue()
+
+
+SCRIPT = b"<script>fetch('/admin/').then(r => r.text()).then(alert)</script>"
+SVG = (
+    b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    + SCRIPT
+    + b"</svg>"
+)
+BIG_PHOTO = jpeg((256, 256), noise=True)
+
+ATTACKS = {
+    "oversize": Attack("huge.jpg", b"\xff\xd8\xff\xe0" + bytes(SIZE_LIMIT + 1)),
+    "png-bomb": Attack("bomb.png", png_bomb(), "image/png"),
+    "jpeg-forged-dimensions": Attack("bomb.jpg", jpeg_claiming(60_000, 60_000)),
+    "svg-script": Attack("photo.svg", SVG, "image/svg+xml"),
+    "svg-named-jpg": Attack("photo.jpg", SVG),
+    "html-named-jpg": Attack("photo.jpg", b"<!doctype html><html><body>" + SCRIPT),
+    "pdf-named-jpg": Attack("scan.jpg", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"),
+    "exe-named-png": Attack("photo.png", b"MZ\x90\x00" + bytes(60) + b"PE\x00\x00", "image/png"),
+    "zip-named-jpg": Attack("photo.jpg", zip_bytes()),
+    "png-named-jpg": Attack("photo.jpg", b"\x89PNG\r\n\x1a\n" + bytes(64)),
+    "jpeg-with-html-comment": Attack("photo.jpg", jpeg(comment=b"<html><body>" + SCRIPT)),
+    "jpeg-then-html": Attack("photo.jpg", BIG_PHOTO + b"<html><body>" + SCRIPT + b"</html>"),
+    "jpeg-then-zip": Attack("photo.jpg", BIG_PHOTO + zip_bytes()),
+}
+
+
+@pytest.fixture(autouse=True)
+def _limits(settings):
+    settings.EVIDENCE_MAX_BYTES = SIZE_LIMIT
+
+
+# Known gap, reported to the owner of reports/evidence.py: only the first 8 KB of a file are
+# searched for markup, so web-page code or an archive appended after a photo's end passes.
+# Strict: once evidence.py closes the gap these cases pass and the markers must go.
+TRAILER_GAP = pytest.mark.xfail(
+    strict=True, reason="reports/evidence.py inspects only the first HEAD_BYTES of a file"
+)
+FORMS_MISS = {"jpeg-then-html", "jpeg-then-zip"}
+
+
+@pytest.fixture(params=list(ATTACKS), ids=list(ATTACKS))
+def attack(request) -> Attack:
+    form_test = "api" not in request.function.__name__
+    if form_test and request.param in FORMS_MISS:
+        request.node.add_marker(TRAILER_GAP)
+    return ATTACKS[request.param]
+
+
+def stored_files(settings) -> list:
+    roots = (settings.MEDIA_ROOT, settings.PRIVATE_MEDIA_ROOT)
+    return [path for root in roots if root.exists() for path in root.rglob("*") if path.is_file()]
+
+
+def assert_nothing_kept(settings) -> None:
+    assert not Evidence.objects.exists()
+    assert stored_files(settings) == []
+
+
+def post_report(client: Client, url: str, data: dict, attack: Attack):
+    return client.post(url, {**data, "evidence": [attack.upload()]}, HTTP_ACCEPT="application/json")
+
+
+def test_the_observer_form_refuses_the_file_and_keeps_the_report(
+    observer_client, report_form_data, attack, settings
+):
+    data = report_form_data()
+    response = post_report(observer_client, "/report/", data, attack)
+    assert response.status_code == 201
+    [outcome] = response.json()["files"]
+    assert outcome["accepted"] is False and outcome["message"]
+    assert Report.objects.filter(uuid=data["uuid"]).exists()
+    assert_nothing_kept(settings)
+
+
+def test_the_citizen_form_refuses_the_file(report_form_data, remote_addr, attack, settings):
+    citizen = Client(REMOTE_ADDR=remote_addr)
+    response = post_report(citizen, "/citizen/", report_form_data(), attack)
+    assert response.status_code == 201
+    assert [f["accepted"] for f in response.json()["files"]] == [False]
+    assert_nothing_kept(settings)
+
+
+def test_the_protocol_copy_form_refuses_the_file_as_its_photo(
+    observer_client, election, stations, attack, settings
+):
+    election.protocol_template = template_load("federal-12", ["Иванов", "Петров"])
+    election.save()
+    data = {f"line_{key}": str(value) for key, value in zip(KEYS, LINES, strict=True)}
+    data |= {"uuid": str(uuid.uuid4()), "station": stations[101].pk, "photo": attack.upload()}
+    response = observer_client.post("/protocols/copy/", data, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400
+    assert "photo" in response.json()["errors"]
+    assert not ProtocolCopy.objects.exists()
+    assert stored_files(settings) == []
+
+
+def test_the_api_never_stores_a_file_sent_with_a_report(stations, categories, attack, settings):
+    api = api_helpers.client(api_helpers.token(TokenScope.SUBMIT))
+    body = {
+        "uuid": str(uuid.uuid4()),
+        "station_number": "101",
+        "category": "V1",
+        "occurred_at": "2020-01-01T12:00:00+03:00",
+        "evidence": attack.upload(),
+    }
+    response = api.post("/api/v1/reports/", body, format="multipart")
+    assert response.status_code == 201
+    assert Report.objects.filter(uuid=body["uuid"]).exists()
+    assert_nothing_kept(settings)
+
+
+def test_the_api_refuses_a_body_over_the_upload_limit(stations, categories, settings):
+    api = api_helpers.client(api_helpers.token(TokenScope.SUBMIT))
+    body = {
+        "uuid": str(uuid.uuid4()),
+        "station_number": 101,
+        "category": "V1",
+        "occurred_at": "2020-01-01T12:00:00+03:00",
+        "description": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1),
+    }
+    response = api.post("/api/v1/reports/", body, format="json")
+    assert response.status_code in (400, 413)
+    assert not Report.objects.exists()
+
+
+def test_a_real_photo_still_passes_every_check(observer_client, report_form_data, settings):
+    """The control: the same path accepts an honest photo, so the refusals above are real."""
+    photo = Attack("photo.jpg", BIG_PHOTO)
+    response = post_report(observer_client, "/report/", report_form_data(), photo)
+    assert [f["accepted"] for f in response.json()["files"]] == [True]
+    assert Evidence.objects.count() == 1
