@@ -361,8 +361,22 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-if env_bool("BEHIND_TLS_PROXY", False):
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+def proxied_client_address(request) -> str:
+    """The address the TLS proxy appended last to X-Forwarded-For: earlier entries are the
+    client's to write, so counting them would let a flood pose as many addresses."""
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    return forwarded.rsplit(",", 1)[-1].strip() or request.META["REMOTE_ADDR"]
+
+
+# Rate limits count per client address: the connection's, or behind the proxy the one it
+# appended (the same rule for django-ratelimit and DRF's throttles).
+RATELIMIT_IP_META_KEY = proxied_client_address if BEHIND_TLS_PROXY else None
+REST_FRAMEWORK["NUM_PROXIES"] = 1 if BEHIND_TLS_PROXY else 0
 
 # Everything comes from this site: no inline scripts, no CDNs.
 CONTENT_SECURITY_POLICY = {
