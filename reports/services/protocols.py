@@ -13,6 +13,7 @@ import logging
 import uuid as uuid_module
 from collections import Counter
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
@@ -383,26 +384,35 @@ def stations_reconcile(*, election: Election) -> int:
     return count
 
 
-def area_names(level: str, region: str, tik: str, station: Station | None) -> str | None:
+class Place(NamedTuple):
+    """Where one protocol belongs: the file's region and TIK, and the station's if matched."""
+
+    region: str
+    tik: str
+    okrug_name: str | None
+    station_tik: str | None
+    station_id: int | None
+    lines: dict
+
+
+def area_name(level: str, place: Place) -> str | None:
     if level == ResultLevel.REGION:
-        return region or None
+        return place.region or None
     if level == ResultLevel.OKRUG:
-        return station.okrug.name if station else None
+        return place.okrug_name
     if level == ResultLevel.TIK:
-        return station.tik.name if station else f"{region}, {tik}"
+        return place.station_tik or (f"{place.region}, {place.tik}" if place.tik else None)
     return ""
 
 
-def totals_of(
-    election: Election, source: str, entries: list[tuple[str, str, Station | None, dict]], keys
-) -> list[ResultTotal]:
-    """Sum the lines of (region, tik, station, lines) entries for every area at every level."""
-    if not entries:
+def totals_of(election: Election, source: str, places: list[Place], keys) -> list[ResultTotal]:
+    """Sum the lines of every place for every area at every level."""
+    if not places:
         return []
-    matrix = np.array([[lines.get(key) or 0 for key in keys] for *_place, lines in entries])
+    matrix = np.array([[place.lines.get(key) or 0 for key in keys] for place in places])
     rows = []
     for level in ResultLevel.values:
-        names = [area_names(level, region, tik, station) for region, tik, station, _l in entries]
+        names = [area_name(level, place) for place in places]
         labels = sorted({name for name in names if name is not None})
         if not labels:
             continue
@@ -433,21 +443,20 @@ def results_aggregate(*, election: Election) -> int:
     Three sources side by side: official results of every station, observers' consensus
     copies, and official results of just the stations that have a copy. Returns the rows.
     """
-    template = election_template(election)
-    keys = template.keys
-    related = ("station__okrug", "station__tik")
+    keys = election_template(election).keys
     official = [
-        (row.region, row.tik, row.station, row.lines)
-        for row in OfficialResult.objects.filter(election=election).select_related(*related)
-    ]
-    copies = list(
-        StationReconciliation.objects.filter(election=election, copies__gt=0).select_related(
-            "station__okrug", "station__tik"
+        Place(*row)
+        for row in OfficialResult.objects.filter(election=election).values_list(
+            "region", "tik", "station__okrug__name", "station__tik__name", "station_id", "lines"
         )
-    )
-    with_copy = {item.station_id for item in copies}
-    observers = [("", "", item.station, item.lines) for item in copies]
-    matched = [entry for entry in official if entry[2] and entry[2].pk in with_copy]
+    ]
+    observers = [
+        Place("", "", *row)
+        for row in StationReconciliation.objects.filter(election=election, copies__gt=0)
+        .values_list("station__okrug__name", "station__tik__name", "station_id", "lines")
+    ]  # fmt: skip
+    with_copy = {place.station_id for place in observers}
+    matched = [place for place in official if place.station_id in with_copy]
     rows = (
         totals_of(election, ResultSource.OFFICIAL, official, keys)
         + totals_of(election, ResultSource.OBSERVERS, observers, keys)
@@ -522,11 +531,12 @@ def statistics_rows(election: Election, source: str, template: ProtocolTemplate)
                 election=election, differs_from_official=True
             ).values_list("station_id", flat=True)
         )
-        values = OfficialResult.objects.filter(election=election).values_list(
-            "region", "tik", "uik", "lines", "station_id", "station__is_temporary",
-            "control_failures",
-        )  # fmt: skip
-        records = [(*row[:5], bool(row[5]), bool(row[6]), row[4] in differs) for row in values]
+        results = OfficialResult.objects.filter(election=election)
+        failed = set(results.exclude(control_failures=[]).values_list("pk", flat=True))
+        values = results.values_list(
+            "region", "tik", "uik", "lines", "station_id", "station__is_temporary", "pk"
+        )
+        records = [(*row[:5], bool(row[5]), row[6] in failed, row[4] in differs) for row in values]
     keys = ["voters", "early", "inside", "outside", "invalid", "valid", *template.candidate_keys]
     matrix = np.array(
         [[lines.get(key) or 0 for key in keys] for _r, _t, _u, lines, *_rest in records],
@@ -617,3 +627,58 @@ def enqueue(task_name: str, object_id: int, countdown: int = 0) -> None:
         getattr(tasks_protocols, task_name).apply_async((object_id,), countdown=countdown)
     except (OperationalError, RedisError, OSError):
         log.warning("could not enqueue %s(%s)", task_name, object_id)
+
+
+@transaction.atomic
+def official_results_generate(*, election: Election, totals: dict, seed: int = 2013) -> int:
+    """Invent per-station official results for a demo whose city totals equal `totals`.
+
+    `totals` holds voters, ballots issued, issued outside, invalid ballots and each
+    candidate's votes (the shape of `official_totals` in the Moscow 2013 template). Every
+    figure is split over the election's stations by multinomial draws, so the sums are
+    exact; candidates' votes are drawn station by station from the valid ballots left
+    (multivariate hypergeometric), so every station satisfies the control relations.
+    Returns the number of stations written.
+    """
+    template = election_template(election)
+    stations = list(Station.objects.filter(election=election).select_related("tik", "okrug"))
+    rng = np.random.default_rng(seed)
+    size = rng.normal(2000, 350, len(stations)).clip(600, 3500)
+    voters = rng.multinomial(totals["voters"], size / size.sum())
+    appetite = voters * rng.uniform(0.8, 1.2, len(stations))
+    issued = rng.multinomial(totals["issued"], appetite / appetite.sum())
+    outside = rng.multinomial(totals["outside"], issued / issued.sum())
+    invalid = rng.multinomial(totals["invalid"], issued / issued.sum())
+    if (issued > voters).any() or (outside > issued).any() or (invalid > issued).any():
+        raise ValueError("these totals cannot be spread over so few stations")
+    left = issued - invalid
+    votes = {}
+    for key in template.candidate_keys[:-1]:
+        votes[key] = rng.multivariate_hypergeometric(left, totals["votes"][key])
+        left = left - votes[key]
+    votes[template.candidate_keys[-1]] = left
+    cancelled = (voters * 0.05).astype(np.int64)
+    rows = []
+    for i, station in enumerate(stations):
+        lines = {
+            "voters": voters[i], "received": issued[i] + cancelled[i], "early": 0,
+            "inside": issued[i] - outside[i], "outside": outside[i], "cancelled": cancelled[i],
+            "portable": outside[i], "stationary": issued[i] - outside[i],
+            "invalid": invalid[i], "valid": issued[i] - invalid[i], "lost": 0, "unaccounted": 0,
+        } | {key: column[i] for key, column in votes.items()}  # fmt: skip
+        lines = {key: int(lines[key]) for key in template.keys}
+        rows.append(
+            OfficialResult(
+                election=election,
+                region=election.name,
+                tik=station.tik.name,
+                uik=station.number,
+                station=station,
+                lines=lines,
+                control_failures=template.check(lines).failure_keys,
+            )
+        )
+    OfficialResult.objects.filter(election=election).delete()
+    OfficialResult.objects.bulk_create(rows, batch_size=IMPORT_BATCH)
+    transaction.on_commit(lambda: enqueue("election_results_refresh_task", election.pk))
+    return len(rows)
