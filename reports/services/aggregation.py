@@ -128,8 +128,10 @@ def reports_aggregate(*, report_ids: Sequence[int] = (), batch: int = 0) -> int:
             .select_related("station", "category", "incident")
             .order_by("station_id", "received_at", "pk")
         )
+        # FOR NO KEY UPDATE: serialises clustering per station without blocking the
+        # inserts of new reports, which take a key-share lock on their station.
         list(
-            Station.objects.select_for_update()
+            Station.objects.select_for_update(no_key=True)
             .filter(pk__in={r.station_id for r in reports})
             .order_by("pk")
             .values_list("pk", flat=True)
