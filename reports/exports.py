@@ -104,7 +104,9 @@ class StationRecord(Record):
     address = serializers.CharField(read_only=True)
 
 
-class IncidentRecord(Record):
+class StationEventRecord(Record):
+    """The fields first of incidents and reports: what happened, and where."""
+
     select_related = ("station__okrug", "station__tik", "category")
 
     id = serializers.IntegerField(read_only=True)
@@ -114,6 +116,9 @@ class IncidentRecord(Record):
     okrug = serializers.CharField(source="station.okrug.name", read_only=True)
     category = serializers.CharField(source="category_id", read_only=True)
     phase = serializers.ChoiceField(source="category.phase", choices=Phase.choices, read_only=True)
+
+
+class IncidentRecord(StationEventRecord):
     severity = serializers.ChoiceField(choices=Severity.choices, read_only=True)
     status = serializers.ChoiceField(choices=ReviewStatus.choices, read_only=True)
     confidence = serializers.FloatField(read_only=True)
@@ -126,20 +131,12 @@ class IncidentRecord(Record):
     updated_at = _datetime()
 
 
-class PublicReportRecord(Record):
+class PublicReportRecord(StationEventRecord):
     """A report as anyone may see it: the reporter is a role, nothing that links reports."""
 
-    select_related = ("station__okrug", "station__tik", "category")
     embargoed_fields = ("count", "description")
     carries_results = Q(category__phase__in=RESULT_PHASES)
 
-    id = serializers.IntegerField(read_only=True)
-    election = serializers.IntegerField(source="election_id", read_only=True)
-    station_number = serializers.IntegerField(source="station.number", read_only=True)
-    tik = serializers.CharField(source="station.tik.name", read_only=True)
-    okrug = serializers.CharField(source="station.okrug.name", read_only=True)
-    category = serializers.CharField(source="category_id", read_only=True)
-    phase = serializers.ChoiceField(source="category.phase", choices=Phase.choices, read_only=True)
     reporter_role = serializers.ChoiceField(choices=ReporterRole.choices, read_only=True)
     occurred_at = _datetime(allow_null=True)
     received_at = _datetime()

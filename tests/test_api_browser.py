@@ -10,31 +10,10 @@ from django.db import connections
 from django.test import Client
 
 from .api_helpers import report_send, verify
+from .browser_helpers import browser  # noqa: F401 (a fixture)
 from .services import celery_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +28,7 @@ def _server_closes_connections():
 
 
 @pytest.fixture
-def context(browser, live_server, settings):
+def context(browser, live_server, settings):  # noqa: F811 (the fixture)
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     context = browser.new_context(base_url=live_server.url, locale="ru-RU")
     context.set_default_timeout(15_000)

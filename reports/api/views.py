@@ -4,6 +4,9 @@ Lists are cursor-paginated, filtered by django-filter and ordered with ?ordering
 and reports also serve incremental sync (?changed_since=, see pagination.py).
 """
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, JsonResponse
 from django.utils import timezone
@@ -83,7 +86,7 @@ class SyncMixin:
         if SYNC_PARAM not in request.query_params:
             return super().list(request, *args, **kwargs)
         after = sync_cursor_decode(request.query_params[SYNC_PARAM])
-        settled = timezone.now() - timezone.timedelta(seconds=self.sync_settle_seconds())
+        settled = timezone.now() - timedelta(seconds=settings.API_SYNC_SETTLE_SECONDS)
         changed = self.filter_queryset(self.sync_rows()).filter(updated_at__lte=settled)
         if after is not None:
             moment, pk = after
@@ -109,11 +112,6 @@ class SyncMixin:
         return Response(
             {"next": next_url, "previous": None, "results": results, "removed": removed}
         )
-
-    def sync_settle_seconds(self) -> int:
-        from django.conf import settings
-
-        return settings.API_SYNC_SETTLE_SECONDS
 
 
 @extend_schema_view(list=extend_schema(parameters=[SYNC_PARAMETER]))
