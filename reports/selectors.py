@@ -78,7 +78,10 @@ def okrug_in_scope(user: AbstractBaseUser, okrug_id: int) -> bool:
 
 
 def severity_rank() -> Case:
-    """0 for critical, 1 for serious, 2 for procedural: sorts the most urgent first."""
+    """0 for critical, 1 for serious, 2 for procedural: sorts the most urgent first.
+
+    The index incident_queue_order (migration 0010) is on this very expression.
+    """
     return Case(
         When(severity=Severity.CRITICAL, then=Value(0)),
         When(severity=Severity.SERIOUS, then=Value(1)),
