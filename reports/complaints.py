@@ -21,7 +21,7 @@ COMPLAINT_STATUSES = (ReviewStatus.VERIFIED, ReviewStatus.ESCALATED)
 
 class Addressee(models.TextChoices):
     STATION = "uik", gettext_lazy("chair of the polling station commission")
-    TIK = "tik", gettext_lazy("territorial election commission")
+    TIK = "tik", gettext_lazy("chair of the territorial commission")
 
 
 @dataclass(frozen=True)
