@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/", include("reports.api.urls")),
     path("exports/", include("reports.api.pages")),
     path("protocols/", include("reports.urls_protocols")),
+    path("", include("reports.urls_coverage")),
     path("", include("reports.urls")),
 ]
 

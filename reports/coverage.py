@@ -30,6 +30,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import datetime, time, timedelta
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Max, Min, Q, QuerySet
 
 from .alerts import AlertDraft
@@ -39,6 +40,7 @@ from .models import (
     CoverageRules,
     CoverageTally,
     Election,
+    MobileGroup,
     Phase,
     ProtocolCopy,
     Report,
@@ -47,6 +49,7 @@ from .models import (
     StationCoverage,
     TurnoutCount,
 )
+from .selectors import staff_okrug_ids
 
 REMOVAL_CATEGORY = "R1"
 State = StationCoverage.State
@@ -358,3 +361,10 @@ def silence_drafts(
         *observers_removed(reports, assignments, by_station, now),
     ]
     return sorted(drafts, key=lambda d: d.key)
+
+
+def groups_for(user: AbstractBaseUser, election: Election) -> QuerySet[MobileGroup]:
+    """The mobile groups of the election in the okrugs the staff member works on."""
+    okrug_ids = staff_okrug_ids(user)
+    groups = MobileGroup.objects.filter(okrug__election=election)
+    return groups if okrug_ids is None else groups.filter(okrug_id__in=okrug_ids)

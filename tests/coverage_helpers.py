@@ -5,11 +5,16 @@ messages observers send at those times, written as the services write them.
     turnout_make(...)            a turnout count received at a given time
     sweep(election, now)         what the worker's periodic run does at `now`
     alerts_seen()                [(rule, station number, local "HH:MM" of `at`)], sorted
+    tasks_in_process             fixture: Celery runs tasks in this process even when
+                                 REDIS_URL is set (the real Celery, without a worker)
 """
 
 import datetime as dt
 import uuid
 
+import pytest
+
+from observer.celery import app as celery_app
 from reports.models import Alert, Election, Observer, Station, TurnoutCount
 from reports.services.coverage import coverage_refresh
 from reports.services.protocols import TurnoutInput, turnout_count_submit
@@ -40,3 +45,11 @@ def alerts_seen() -> list[tuple[str, int, str]]:
         (alert.rule, alert.station.number, alert.at.astimezone(alert.election.tz).strftime("%H:%M"))
         for alert in alerts
     )
+
+
+@pytest.fixture
+def tasks_in_process():
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = eager

@@ -11,7 +11,7 @@ from reports.services.coverage import coverage_refresh, observer_check_in
 from reports.tasks_coverage import coverage_sweep
 
 from .aggregation_helpers import observer_make, report_make
-from .coverage_helpers import at, sweep, turnout_make
+from .coverage_helpers import at, sweep, tasks_in_process, turnout_make  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -107,6 +107,7 @@ def test_a_second_run_at_the_same_time_changes_no_row(morning):
     assert sweep(morning, at(morning, "10:45")) == 0
 
 
+@pytest.mark.usefixtures("tasks_in_process")
 def test_the_check_in_is_taken_into_account_by_a_worker_after_commit(
     election, stations, observer, django_capture_on_commit_callbacks
 ):
@@ -118,6 +119,6 @@ def test_the_check_in_is_taken_into_account_by_a_worker_after_commit(
 
 
 def test_the_periodic_task_covers_every_station_of_active_elections(election, stations):
-    coverage_sweep.delay()
+    coverage_sweep()
     assert StationCoverage.objects.count() == 4
     assert figures(election, "election")["nobody"] == 4

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .core import Election, Incident, Okrug, Station, Tik
 from .protocols import Checkpoint
@@ -86,10 +87,10 @@ class StationCoverage(models.Model):
     """One station's coverage as the worker last computed it."""
 
     class State(models.TextChoices):
-        NOBODY = "nobody", _("nobody assigned")
-        ABSENT = "absent", _("no observer")
-        PRESENT = "present", _("checked in")
-        REMOVED = "removed", _("observer removed")
+        NOBODY = "nobody", pgettext_lazy("station state", "nobody assigned")
+        ABSENT = "absent", pgettext_lazy("station state", "no observer")
+        PRESENT = "present", pgettext_lazy("station state", "checked in")
+        REMOVED = "removed", pgettext_lazy("station state", "observer removed")
 
     station = models.OneToOneField(
         Station, on_delete=models.CASCADE, primary_key=True, related_name="coverage"

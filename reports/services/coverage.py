@@ -541,7 +541,7 @@ def dispatch_update(
     if status not in DISPATCH_ORDER:
         raise CoverageRefused(_("Unknown status: %(status)s") % {"status": status})
     dispatch = (
-        Dispatch.objects.select_for_update()
+        Dispatch.objects.select_for_update(of=("self",))
         .select_related("group", "incident", "station")
         .get(pk=dispatch.pk)
     )
