@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from reports.models import (
+    Alert,
     AuditEntry,
     Escalation,
     Incident,
@@ -154,6 +155,27 @@ def test_merging_moves_the_reports_and_removes_the_duplicates(anna, stations, ca
     assert entry.action == "incident_merge"
     assert entry.before["merged"][0]["id"] == duplicate.pk
     assert len(entry.after["reports"]) == 3
+
+
+def test_merging_keeps_what_was_attached_to_the_duplicates(anna, stations, categories):
+    first = incident_make(stations[101], categories["V1"])
+    duplicate = incident_make(stations[101], categories["V1"])
+    incident_note(incident=duplicate, actor=anna, text="Seen from the street")
+    alert = Alert.objects.create(
+        election=duplicate.election,
+        rule=Alert.Rule.IMMEDIATE,
+        key="immediate:test",
+        okrug=duplicate.station.okrug,
+        station=duplicate.station,
+        incident=duplicate,
+        at=duplicate.last_at,
+    )
+
+    incident_merge(target=first, others=[duplicate], actor=anna)
+
+    assert [note.text for note in first.notes.all()] == ["Seen from the street"]
+    alert.refresh_from_db()
+    assert alert.incident_id == first.pk
 
 
 def test_incidents_at_different_stations_are_not_merged(anna, stations, categories):

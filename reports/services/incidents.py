@@ -258,13 +258,26 @@ def _take_all(incidents: Iterable[Incident], actor: AbstractBaseUser) -> list[In
     return [_take(incident, actor) for incident in sorted(incidents, key=lambda i: i.pk)]
 
 
+def _repoint(incident_ids: list[int], target: Incident) -> None:
+    """Make every row that refers to one of these incidents refer to `target` instead:
+    reports, notes, escalations, and whatever else other parts of the site attach (alerts,
+    dispatches of mobile groups), so nothing is lost when the incidents are deleted."""
+    for relation in Incident._meta.related_objects:
+        if relation.one_to_many:
+            field = relation.field.name
+            relation.related_model._default_manager.filter(**{f"{field}__in": incident_ids}).update(
+                **{field: target}
+            )
+
+
 @transaction.atomic
 def incident_merge(
     *, target: Incident, others: list[Incident], actor: AbstractBaseUser
 ) -> Incident:
     """Merge duplicate incidents of one station into `target`.
 
-    The others' reports, notes and escalations move to the target; the others are deleted.
+    Whatever refers to the others (reports, notes, escalations, alerts…) moves to the
+    target; the others are deleted.
     The target keeps its category and status, is recomputed from its reports, and is pinned
     so the clustering job leaves the arrangement alone. One audit entry, on the target,
     lists what was merged.
@@ -284,9 +297,7 @@ def incident_merge(
         ],
     }
     other_ids = [other.pk for other in others]
-    Report.objects.filter(incident_id__in=other_ids).update(incident=target)
-    IncidentNote.objects.filter(incident_id__in=other_ids).update(incident=target)
-    Escalation.objects.filter(incident_id__in=other_ids).update(incident=target)
+    _repoint(other_ids, target)
     Incident.objects.filter(pk__in=other_ids).delete()
     Incident.objects.filter(pk=target.pk).update(pinned_by_moderator=True)
     target = incident_recompute(incident=target)
