@@ -330,7 +330,7 @@ SPECTACULAR_SETTINGS = {
 # Bulk exports: files live in private storage for EXPORT_TTL_HOURS, then are deleted.
 EXPORT_TTL_HOURS = env_int("EXPORT_TTL_HOURS", 24, minimum=1)
 EXPORT_TIME_LIMIT = env_int("EXPORT_TIME_LIMIT", 3600, minimum=60)
-EXPORT_GZIP_LEVEL = env_int("EXPORT_GZIP_LEVEL", 6, minimum=1)
+EXPORT_GZIP_LEVEL = env_int("EXPORT_GZIP_LEVEL", 1, minimum=1)
 CELERY_BEAT_SCHEDULE["exports-housekeeping"] = {
     "task": "reports.tasks_exports.exports_housekeeping",
     "schedule": 300,

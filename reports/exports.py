@@ -16,6 +16,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Callable, Iterator
+from itertools import islice
 from typing import BinaryIO
 
 from django.db import connection
@@ -42,6 +43,8 @@ from .models import (
 )
 
 CHUNK_SIZE = 2000
+# Records joined into one piece of output: few large writes instead of many small ones.
+BATCH_ROWS = 1000
 # Phases whose reports may carry protocol or result figures (in the count or the text).
 RESULT_PHASES = (Phase.COUNTING, Phase.TABULATION)
 
@@ -278,18 +281,24 @@ def records_encode(
     if fmt == ExportFormat.CSV:
         yield next(lines)  # the header
     count = 0
-    for line in lines:
+    for batch in _batches(lines, BATCH_ROWS):
+        chunk = b"".join(batch)
         if fmt == ExportFormat.JSON:
-            yield (b",\n" if count else b"[\n") + line[:-1]
-        else:
-            yield line
-        count += 1
-        if on_progress is not None and count % progress_every == 0:
+            # A JSON record holds no raw newline (JSON escapes it): each one ends a record.
+            chunk = (b",\n" if count else b"[\n") + chunk[:-1].replace(b"\n", b",\n")
+        yield chunk
+        before, count = count, count + len(batch)
+        if on_progress is not None and count // progress_every > before // progress_every:
             on_progress(count)
     if fmt == ExportFormat.JSON:
         yield b"\n]\n" if count else b"[]\n"
     if on_progress is not None:
         on_progress(count)
+
+
+def _batches(items: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
+    while batch := list(islice(items, size)):
+        yield batch
 
 
 def records_write(
@@ -380,10 +389,9 @@ def copy_statement(record: type[Record], queryset: QuerySet, fmt: str) -> tuple[
     # Names come from the serializer, values are bound parameters: nothing from the caller
     # is spliced into the SQL.
     if fmt == ExportFormat.CSV:
-        # to_json renders times and booleans as the JSON does; #>> '{}' unwraps the text.
         select = ", ".join(
-            f"to_json(t.c{index}) #>> '{{}}' AS {quote(name)}"
-            for index, (name, _field) in enumerate(fields)
+            f"{_csv_column(f't.c{index}', field)} AS {quote(name)}"
+            for index, (name, field) in enumerate(fields)
         )
         query = f"SELECT {select} FROM ({inner}) t"  # noqa: S608
         return f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)", params
@@ -392,6 +400,15 @@ def copy_statement(record: type[Record], queryset: QuerySet, fmt: str) -> tuple[
     # CSV with a delimiter and quote that JSON never contains: unlike COPY's text format,
     # it copies backslashes (JSON's escapes) as they are.
     return f"COPY ({query}) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')", params
+
+
+def _csv_column(column: str, field: serializers.Field) -> str:
+    """A column as the CSV of `_python_lines` writes it: times as in JSON, booleans as words."""
+    if isinstance(field, serializers.DateTimeField):
+        return f"to_json({column}) #>> '{{}}'"
+    if isinstance(field, serializers.BooleanField):
+        return f"{column}::text"
+    return column
 
 
 # JSON Schemas, generated from the same serializers as the API's OpenAPI components.
