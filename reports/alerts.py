@@ -16,11 +16,11 @@ Each rule looks at a report the moment it is first aggregated and returns drafts
    alert at once, once per incident, so ten witnesses of one assault make one alert.
 """
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Sum
 
 from .aggregation import hour_of
 from .models import Alert, Report, ReviewStatus, Severity, Tally
@@ -39,38 +39,56 @@ class AlertDraft:
     incident_id: int | None = None
 
 
-def critical_burst(report: Report) -> AlertDraft | None:
-    if report.category.severity != Severity.CRITICAL:
-        return None
-    since = report.received_at - timedelta(minutes=settings.ALERT_CRITICAL_MINUTES)
-    count = (
+def critical_bursts(reports: list[Report]) -> list[AlertDraft]:
+    """Rule 1 for a batch: one query for the stations' critical reports, one for alerts."""
+    critical = [r for r in reports if r.category.severity == Severity.CRITICAL]
+    if not critical:
+        return []
+    span = timedelta(minutes=settings.ALERT_CRITICAL_MINUTES)
+    stations = {r.station_id for r in critical}
+    since = min(r.received_at for r in critical) - span
+    times: dict[int, list[datetime]] = defaultdict(list)
+    nearby = (
         Report.objects.filter(
-            station_id=report.station_id,
+            station_id__in=stations,
             category__severity=Severity.CRITICAL,
             received_at__gte=since,
-            received_at__lte=report.received_at,
+            received_at__lte=max(r.received_at for r in critical),
         )
         .exclude(status=ReviewStatus.REJECTED)
-        .count()
+        .values_list("station_id", "received_at")
     )
-    if count < settings.ALERT_CRITICAL_COUNT:
-        return None
-    recent = Alert.objects.filter(
-        station_id=report.station_id, rule=Alert.Rule.CRITICAL_BURST, at__gte=since
-    )
-    if recent.exists():
-        return None
-    return AlertDraft(
-        rule=Alert.Rule.CRITICAL_BURST,
-        key=f"critical_burst:{report.station_id}:{report.pk}",
-        election_id=report.election_id,
-        okrug_id=report.station.okrug_id,
-        tik_id=report.station.tik_id,
-        station_id=report.station_id,
-        incident_id=report.incident_id,
-        at=report.received_at,
-        count=count,
-    )
+    for station_id, at in nearby:
+        times[station_id].append(at)
+    raised: dict[int, list[datetime]] = defaultdict(list)
+    earlier = Alert.objects.filter(
+        station_id__in=stations, rule=Alert.Rule.CRITICAL_BURST, at__gte=since
+    ).values_list("station_id", "at")
+    for station_id, at in earlier:
+        raised[station_id].append(at)
+    drafts = []
+    for report in sorted(critical, key=lambda r: (r.received_at, r.pk)):
+        start, end = report.received_at - span, report.received_at
+        count = sum(start <= at <= end for at in times[report.station_id])
+        if count < settings.ALERT_CRITICAL_COUNT:
+            continue
+        if any(at >= start for at in raised[report.station_id]):
+            continue
+        raised[report.station_id].append(end)
+        drafts.append(
+            AlertDraft(
+                rule=Alert.Rule.CRITICAL_BURST,
+                key=f"critical_burst:{report.station_id}:{report.pk}",
+                election_id=report.election_id,
+                okrug_id=report.station.okrug_id,
+                tik_id=report.station.tik_id,
+                station_id=report.station_id,
+                incident_id=report.incident_id,
+                at=end,
+                count=count,
+            )
+        )
+    return drafts
 
 
 def immediate(report: Report) -> AlertDraft | None:
@@ -89,48 +107,58 @@ def immediate(report: Report) -> AlertDraft | None:
     )
 
 
-def tik_surge(report: Report) -> AlertDraft | None:
-    """Compare the TIK's tally of this hour with its mean over the previous hours."""
-    hour = hour_of(report.received_at)
+def tik_surges(reports: list[Report]) -> list[AlertDraft]:
+    """Rule 2 for a batch: one query for the TIKs' tallies of the hours concerned.
+
+    Each TIK and hour of the batch is judged once, on its latest report.
+    """
+    latest: dict[tuple[int, datetime], Report] = {}
+    for report in sorted(reports, key=lambda r: (r.received_at, r.pk)):
+        latest[(report.station.tik_id, hour_of(report.received_at))] = report
+    if not latest:
+        return []
     baseline_hours = settings.ALERT_TIK_BASELINE_HOURS
+    first_hour = min(hour for _, hour in latest) - timedelta(hours=baseline_hours)
+    counts: Counter[tuple[int, datetime]] = Counter()
     rows = Tally.objects.filter(
-        election_id=report.election_id,
+        election_id__in={r.election_id for r in reports},
         dimension=Tally.Dimension.TIK,
-        key=str(report.station.tik_id),
-    )
-    now = rows.filter(hour=hour).aggregate(n=Sum("count"))["n"] or 0
-    if now < settings.ALERT_TIK_MIN_COUNT:
-        return None
-    before = rows.filter(hour__gte=hour - timedelta(hours=baseline_hours), hour__lt=hour)
-    mean = (before.aggregate(n=Sum("count"))["n"] or 0) / baseline_hours
-    if now < settings.ALERT_TIK_FACTOR * max(mean, 1.0):
-        return None
-    return AlertDraft(
-        rule=Alert.Rule.TIK_SURGE,
-        key=f"tik_surge:{report.station.tik_id}:{hour:%Y-%m-%dT%H}",
-        election_id=report.election_id,
-        okrug_id=report.station.okrug_id,
-        tik_id=report.station.tik_id,
-        at=report.received_at,
-        count=now,
-    )
+        key__in={str(tik) for tik, _ in latest},
+        hour__gte=first_hour,
+        hour__lte=max(hour for _, hour in latest),
+    ).values_list("key", "hour", "count")
+    for key, hour, count in rows:
+        counts[(int(key), hour)] += count
+    drafts = []
+    for (tik_id, hour), report in sorted(latest.items()):
+        now = counts[(tik_id, hour)]
+        before = sum(
+            counts[(tik_id, hour - timedelta(hours=h))] for h in range(1, baseline_hours + 1)
+        )
+        mean = before / baseline_hours
+        if now < settings.ALERT_TIK_MIN_COUNT or now < settings.ALERT_TIK_FACTOR * max(mean, 1.0):
+            continue
+        drafts.append(
+            AlertDraft(
+                rule=Alert.Rule.TIK_SURGE,
+                key=f"tik_surge:{tik_id}:{hour:%Y-%m-%dT%H}",
+                election_id=report.election_id,
+                okrug_id=report.station.okrug_id,
+                tik_id=tik_id,
+                at=report.received_at,
+                count=now,
+            )
+        )
+    return drafts
 
 
 def alert_drafts(reports: list[Report]) -> list[AlertDraft]:
-    """Every alert the rules raise for these newly aggregated reports, in a stable order.
+    """Every alert the rules raise for these newly aggregated reports, in key order.
 
     Call after the reports' tallies and incidents are written in the same transaction.
-    The TIK rule runs once per TIK and hour, on the latest report of the batch.
+    Rejected reports set nothing off.
     """
-    drafts = []
-    latest_per_tik_hour: dict[tuple[int, datetime], Report] = {}
-    for report in reports:
-        if report.status == ReviewStatus.REJECTED:
-            continue
-        drafts += [d for d in (critical_burst(report), immediate(report)) if d]
-        slot = (report.station.tik_id, hour_of(report.received_at))
-        latest = latest_per_tik_hour.get(slot)
-        if latest is None or report.received_at > latest.received_at:
-            latest_per_tik_hour[slot] = report
-    drafts += [d for d in map(tik_surge, latest_per_tik_hour.values()) if d]
+    credible = [r for r in reports if r.status != ReviewStatus.REJECTED]
+    drafts = critical_bursts(credible) + tik_surges(credible)
+    drafts += [d for d in map(immediate, credible) if d]
     return sorted(drafts, key=lambda draft: draft.key)

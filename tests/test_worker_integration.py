@@ -21,6 +21,7 @@ import pytest
 from django.conf import settings
 from django.db.models import Sum
 
+from observer.celery import app as celery_app
 from reports.models import Alert, Category, Incident, Report, Tally
 from reports.services.alerts import alert_subscription_create
 from reports.services.submission import ReportInput, report_submit
@@ -42,6 +43,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 def worker_environment(monkeypatch):
     """Real services only; workers sweep every second and print emails to their log."""
     require_real_services()
+    celery_app.control.purge()  # messages an earlier test left must not delay this one
     monkeypatch.setenv("AGGREGATION_SWEEP_SECONDS", "1")
     monkeypatch.setenv("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 

@@ -16,10 +16,9 @@ How exactness is kept (docs/task-policy.md has the whole policy):
 """
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, timedelta
-from itertools import groupby
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -46,6 +45,7 @@ log = logging.getLogger(__name__)
 
 # pg_advisory_xact_lock id shared by incremental runs (shared) and recounts (exclusive).
 TALLY_LOCK_ID = 0x7A11E5
+NEW_INCIDENT_IDS = 2**62
 
 
 def report_mark_changed(*, report_ids: Iterable[int]) -> int:
@@ -72,7 +72,28 @@ def incident_recompute(*, incident: Incident) -> Incident:
     were added to or taken from the incident. An incident left without reports keeps its
     times and gets zero counts.
     """
-    rows = incident.reports.values(
+    incidents_recompute(incident_ids={incident.pk})
+    incident.refresh_from_db()
+    return incident
+
+
+RECOMPUTED_FIELDS = [
+    "report_count",
+    "reporter_count",
+    "severity",
+    "confidence",
+    "needs_mobile_group",
+    "needs_lawyer",
+    "first_at",
+    "last_at",
+    "updated_at",
+]
+
+
+def incidents_recompute(*, incident_ids: set[int]) -> None:
+    """incident_recompute for many incidents with two queries and one bulk update."""
+    rows = Report.objects.filter(incident_id__in=incident_ids).values_list(
+        "incident_id",
         "pk",
         "observer_id",
         "trust",
@@ -82,32 +103,30 @@ def incident_recompute(*, incident: Incident) -> Incident:
         "needs_lawyer",
         "category__severity",
     )
-    witnesses = [
-        Witness(
-            observer_id=row["observer_id"],
-            report_id=row["pk"],
-            trust=row["trust"],
-            status=row["status"],
-            severity=row["category__severity"],
-            needs_help=row["needs_mobile_group"] or row["needs_lawyer"],
+    witnesses: dict[int, list[Witness]] = defaultdict(list)
+    flags: dict[int, list[tuple[bool, bool]]] = defaultdict(list)
+    times: dict[int, list[datetime]] = defaultdict(list)
+    for incident_id, pk, observer_id, trust, status, at, mobile, lawyer, severity in rows:
+        witnesses[incident_id].append(
+            Witness(observer_id, pk, trust, status, severity, needs_help=mobile or lawyer)
         )
-        for row in rows
-    ]
-    times = [row["received_at"] for row in rows]
-    fields = {
-        "report_count": len(witnesses),
-        "reporter_count": reporter_count(witnesses),
-        "severity": incident_severity(witnesses, incident.category.severity),
-        "confidence": incident_confidence(witnesses),
-        "needs_mobile_group": any(row["needs_mobile_group"] for row in rows),
-        "needs_lawyer": any(row["needs_lawyer"] for row in rows),
-        "updated_at": timezone.now(),
-    }
-    if times:
-        fields.update(first_at=min(times), last_at=max(times))
-    Incident.objects.filter(pk=incident.pk).update(**fields)
-    incident.refresh_from_db()
-    return incident
+        flags[incident_id].append((mobile, lawyer))
+        times[incident_id].append(at)
+    now = timezone.now()
+    incidents = list(Incident.objects.filter(pk__in=incident_ids).select_related("category"))
+    for incident in incidents:
+        mine = witnesses[incident.pk]
+        incident.report_count = len(mine)
+        incident.reporter_count = reporter_count(mine)
+        incident.severity = incident_severity(mine, incident.category.severity)
+        incident.confidence = incident_confidence(mine)
+        incident.needs_mobile_group = any(mobile for mobile, _ in flags[incident.pk])
+        incident.needs_lawyer = any(lawyer for _, lawyer in flags[incident.pk])
+        if times[incident.pk]:
+            incident.first_at = min(times[incident.pk])
+            incident.last_at = max(times[incident.pk])
+        incident.updated_at = now
+    Incident.objects.bulk_update(incidents, RECOMPUTED_FIELDS, batch_size=500)
 
 
 def reports_aggregate(*, report_ids: Sequence[int] = (), batch: int = 0) -> int:
@@ -137,9 +156,7 @@ def reports_aggregate(*, report_ids: Sequence[int] = (), batch: int = 0) -> int:
             .values_list("pk", flat=True)
         )
         previous = ReportContribution.objects.in_bulk(claimed)
-        touched = _cluster(reports)
-        for incident in Incident.objects.filter(pk__in=touched).select_related("category"):
-            incident_recompute(incident=incident)
+        incidents_recompute(incident_ids=_cluster(reports))
         _tally_add(_contributions_replace(reports, previous))
         fresh = [r for r in reports if r.pk not in previous]
         for draft in alert_drafts(fresh):
@@ -166,37 +183,50 @@ def _cluster(reports: list[Report]) -> set[int]:
     """Give every report that needs one an incident; return the ids of incidents touched.
 
     A report is clustered when it has no incident, or when an edit moved it away from its
-    incident's station or category and no moderator has arranged that incident.
+    incident's station or category and no moderator has arranged that incident. One query
+    finds the candidate incidents of the whole batch, one inserts the new incidents and one
+    updates the reports.
     """
     touched = {r.incident_id for r in reports if r.incident_id}
-    loose = [r for r in reports if _needs_cluster(r)]
+    loose = sorted(
+        (r for r in reports if _needs_cluster(r)),
+        key=lambda r: (r.station_id, r.category_id, r.received_at, r.pk),
+    )
+    if not loose:
+        return touched
     window = timedelta(minutes=settings.INCIDENT_WINDOW_MINUTES)
-    by_place = lambda r: (r.station_id, r.category_id)  # noqa: E731
-    for (station_id, category_id), group in groupby(sorted(loose, key=by_place), key=by_place):
-        group = sorted(group, key=lambda r: (r.received_at, r.pk))
-        candidates = (
-            Incident.objects.filter(
-                station_id=station_id,
-                category_id=category_id,
-                last_at__gte=group[0].received_at - window,
-                first_at__lte=group[-1].received_at + window,
-            )
-            .exclude(status=ReviewStatus.REJECTED)
-            .values_list("pk", "first_at", "last_at")
+    candidates = (
+        Incident.objects.filter(
+            station_id__in={r.station_id for r in loose},
+            category_id__in={r.category_id for r in loose},
+            last_at__gte=min(r.received_at for r in loose) - window,
+            first_at__lte=max(r.received_at for r in loose) + window,
         )
-        spans = [Span(*row) for row in candidates]
-        for report in group:
-            span = incident_choose(spans, report.received_at, window)
-            if span is None:
-                span = Span(_incident_start(report).pk, report.received_at, report.received_at)
-                spans.append(span)
-            span.add(report.received_at)
-            report.incident_id = span.incident_id
-            touched.add(span.incident_id)
-    by_incident = lambda r: r.incident_id  # noqa: E731
-    for incident_id, group in groupby(sorted(loose, key=by_incident), key=by_incident):
-        Report.objects.filter(pk__in=[r.pk for r in group]).update(incident_id=incident_id)
-    return touched
+        .exclude(status=ReviewStatus.REJECTED)
+        .values_list("station_id", "category_id", "pk", "first_at", "last_at")
+    )
+    spans: dict[tuple[int, str], list[Span]] = defaultdict(list)
+    for station_id, category_id, *span in candidates:
+        spans[(station_id, category_id)].append(Span(*span))
+    # New incidents get provisional ids above every real one, so that on a tie the
+    # existing incident wins, until one INSERT gives them real ids.
+    new: dict[int, Incident] = {}
+    for report in loose:
+        place = spans[(report.station_id, report.category_id)]
+        span = incident_choose(place, report.received_at, window)
+        if span is None:
+            provisional = NEW_INCIDENT_IDS + len(new)
+            new[provisional] = _incident_start(report)
+            span = Span(provisional, report.received_at, report.received_at)
+            place.append(span)
+        span.add(report.received_at)
+        report.incident_id = span.incident_id
+    Incident.objects.bulk_create(new.values())
+    for report in loose:
+        if report.incident_id in new:
+            report.incident_id = new[report.incident_id].pk
+    Report.objects.bulk_update(loose, ["incident"], batch_size=500)
+    return touched | {r.incident_id for r in loose}
 
 
 def _needs_cluster(report: Report) -> bool:
@@ -209,7 +239,7 @@ def _needs_cluster(report: Report) -> bool:
 
 
 def _incident_start(report: Report) -> Incident:
-    return Incident.objects.create(
+    return Incident(
         election_id=report.election_id,
         station_id=report.station_id,
         category_id=report.category_id,
