@@ -15,6 +15,8 @@ from reports.services.protocols import (
     station_reconcile,
 )
 
+from .coverage_helpers import tasks_in_process  # noqa: F401 (a fixture)
+
 KEYS = ["voters", "received", "early", "inside", "outside", "cancelled", "portable",
         "stationary", "invalid", "valid", "lost", "unaccounted", "c1", "c2"]  # fmt: skip
 LINES = dict(zip(KEYS, [1000, 600, 0, 480, 20, 100, 20, 480, 10, 490, 0, 0, 300, 190], strict=True))
@@ -117,6 +119,7 @@ def test_the_tolerance_is_a_setting(protocol_form, stations, observer, settings)
     assert station_reconcile(station=stations[101]).differs_from_official
 
 
+@pytest.mark.usefixtures("tasks_in_process")
 def test_a_new_copy_is_reconciled_after_commit(
     protocol_form, stations, observer, django_capture_on_commit_callbacks
 ):

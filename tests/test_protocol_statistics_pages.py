@@ -13,6 +13,8 @@ from reports.services.protocols import (
     statistics_run_request,
 )
 
+from .coverage_helpers import tasks_in_process  # noqa: F401 (a fixture)
+
 
 @pytest.fixture
 def results(election, stations):
@@ -85,7 +87,8 @@ def test_the_results_page_uses_the_commissions_convention(analyst, results):
     assert f"{100 * official['turnout']:.2f}" in page.text
 
 
-def test_asking_for_statistics_again_creates_a_pending_run(
+@pytest.mark.usefixtures("tasks_in_process")
+def test_asking_for_statistics_again_computes_a_new_run(
     analyst, results, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):

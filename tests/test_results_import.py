@@ -11,9 +11,12 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import TestCase
+from django.utils import translation
 
 from reports.models import Election, OfficialResult, ResultsImport, ResultTotal
 from reports.protocols import template_load
+
+from .coverage_helpers import tasks_in_process  # noqa: F401 (a fixture)
 
 DATA = Path(settings.BASE_DIR).parent / "shared" / "data"
 
@@ -40,10 +43,15 @@ def row(uik: int, **changes) -> list:
     return values
 
 
+# What the import enqueues after commit (reconciliation, totals) runs here, even with
+# REDIS_URL set.
+pytestmark = pytest.mark.usefixtures("tasks_in_process")
+
+
 def run(*args, **options) -> str:
-    """Run the command; what it enqueues after commit (reconciliation, totals) runs too."""
+    """Run the command, in English, with what it enqueues after commit."""
     out = io.StringIO()
-    with TestCase.captureOnCommitCallbacks(execute=True):
+    with TestCase.captureOnCommitCallbacks(execute=True), translation.override("en"):
         call_command("import_results", *map(str, args), stdout=out, **options)
     return out.getvalue()
 
