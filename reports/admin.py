@@ -299,7 +299,7 @@ def json_array(records: Iterable[dict]) -> Iterator[str]:
 @admin.register(models.Incident)
 class IncidentAdmin(PanelAdmin):
     def scope(self, user) -> QuerySet:
-        return incidents_for(user).annotate(severity_rank=severity_rank())
+        return incidents_for(user)
 
     list_display = [
         "number", "station_number", "okrug", "category_code", "severity", "status",
@@ -328,7 +328,7 @@ class IncidentAdmin(PanelAdmin):
     ]  # fmt: skip
 
     def get_ordering(self, request):
-        return ["severity_rank", "-last_at"]
+        return [severity_rank(), "-last_at"]
 
     def search_text(self, queryset, term):
         reports = models.Report.objects.filter(incident=OuterRef("pk"), description__icontains=term)

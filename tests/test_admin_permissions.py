@@ -221,3 +221,28 @@ def test_a_limited_coordinator_sees_contacts_of_their_okrugs_only(
     response = client_for(coordinator).get(reverse("admin:reports_observercontact_changelist"))
 
     assert [c.observer for c in response.context["cl"].result_list] == [other_observer]
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "incident", "report", "evidence", "auditentry", "okrug", "tik", "station", "observer",
+        "observercontact", "escalation", "evidenceaccess",
+    ],
+)  # fmt: skip
+def test_every_list_and_page_opens_for_the_administrator(model, scene, observer):
+    administrator = staff_user("administrator", "root")
+    incident_note(incident=scene["new"], actor=administrator, text="a note")
+    client = client_for(administrator)
+    client.get(reverse("admin:reports_evidence_original", args=[scene["evidence"].pk]))
+    client.post(
+        reverse("admin:reports_incident_decide", args=[scene["new"].pk, "escalate"]),
+        {"kind": "lawyer"},
+    )
+
+    listing = client.get(reverse(f"admin:reports_{model}_changelist"))
+    first = listing.context["cl"].result_list[0]
+    page = client.get(reverse(f"admin:reports_{model}_change", args=[first.pk]))
+
+    assert listing.status_code == 200
+    assert page.status_code == 200
