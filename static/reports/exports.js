@@ -11,7 +11,7 @@
 
   function text(name, values) {
     var template = box.dataset["text" + name.charAt(0).toUpperCase() + name.slice(1)] || "";
-    return template.replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
+    return template.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
   }
 
   function show(job) {
