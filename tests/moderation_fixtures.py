@@ -1,5 +1,5 @@
 """Builders for the moderation panel's tests: staff in role groups, incidents with reports,
-evidence files. Plain functions, so each test module picks what it needs.
+evidence files; and the fixtures `english` and `anna` (import english_fixture, anna_fixture).
 
 Reports are written directly (already aggregated): these tests are about what moderators do
 with incidents, not about how reports become incidents.
@@ -8,6 +8,7 @@ with incidents, not about how reports become incidents.
 import hashlib
 from datetime import datetime, timedelta
 
+import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -28,6 +29,18 @@ from reports.models import (
 from reports.services.roles import role_groups_ensure
 
 from . import aggregation_helpers
+
+
+@pytest.fixture(name="english")
+def english_fixture(settings):
+    """Pages and messages in English, whatever LANGUAGE_CODE the suite runs with."""
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture(name="anna")
+def anna_fixture(stations):
+    """A moderator for every okrug."""
+    return staff_user("moderator", "anna")
 
 
 def staff_user(

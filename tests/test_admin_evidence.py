@@ -5,16 +5,19 @@ from django.urls import reverse
 
 from reports.models import EvidenceAccess
 
-from .moderation_fixtures import client_for, evidence_make, incident_make, staff_user
+from .moderation_fixtures import (
+    client_for,
+    english_fixture,
+    evidence_make,
+    incident_make,
+    staff_user,
+)
 
-pytestmark = pytest.mark.django_db
+USED_FIXTURES = (english_fixture,)  # pytest finds them among the module's names
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 PHOTO = b"\xff\xd8\xff\xe0 the original photo, EXIF and all \xff\xd9"
-
-
-@pytest.fixture(autouse=True)
-def _english(settings):
-    settings.LANGUAGE_CODE = "en"
 
 
 @pytest.fixture

@@ -7,17 +7,20 @@ from django.urls import reverse
 from reports.models import AuditEntry, Incident, ReviewStatus
 from reports.services.incidents import incident_note
 
-from .moderation_fixtures import client_for, evidence_make, incident_make, staff_user
+from .moderation_fixtures import (
+    client_for,
+    english_fixture,
+    evidence_make,
+    incident_make,
+    staff_user,
+)
 
-pytestmark = pytest.mark.django_db
+USED_FIXTURES = (english_fixture,)  # pytest finds them among the module's names
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 ROLES = ["moderator", "coordinator", "lawyer", "administrator", None]
 HQ = {"moderator", "coordinator", "lawyer", "administrator"}
-
-
-@pytest.fixture(autouse=True)
-def _english(settings):
-    settings.LANGUAGE_CODE = "en"
 
 
 @pytest.fixture

@@ -11,22 +11,22 @@ from django.utils import timezone
 from reports.admin import CappedPaginator
 from reports.models import Channel, ReviewStatus, Trust
 
-from .moderation_fixtures import claim_by, client_for, incident_make, report_make, staff_user
+from .moderation_fixtures import (
+    anna_fixture,
+    claim_by,
+    client_for,
+    english_fixture,
+    incident_make,
+    report_make,
+    staff_user,
+)
 
-pytestmark = pytest.mark.django_db
+USED_FIXTURES = (anna_fixture, english_fixture)  # pytest finds them among the module's names
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 INCIDENTS = reverse("admin:reports_incident_changelist")
 REPORTS = reverse("admin:reports_report_changelist")
-
-
-@pytest.fixture(autouse=True)
-def _english(settings):
-    settings.LANGUAGE_CODE = "en"
-
-
-@pytest.fixture
-def anna(stations):
-    return staff_user("moderator", "anna")
 
 
 def listed(client, url: str = INCIDENTS, query: str = "") -> list[int]:

@@ -18,19 +18,18 @@ from reports.services.incidents import (
     incident_verify,
 )
 
-from .moderation_fixtures import claim_by, client_for, incident_make, staff_user
+from .moderation_fixtures import (
+    anna_fixture,
+    claim_by,
+    client_for,
+    english_fixture,
+    incident_make,
+    staff_user,
+)
 
-pytestmark = pytest.mark.django_db
+USED_FIXTURES = (anna_fixture, english_fixture)  # pytest finds them among the module's names
 
-
-@pytest.fixture(autouse=True)
-def _english(settings):
-    settings.LANGUAGE_CODE = "en"
-
-
-@pytest.fixture
-def anna(stations):
-    return staff_user("moderator", "anna")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture

@@ -26,9 +26,7 @@ class StaffScope(models.Model):
     class Meta:
         verbose_name = _("okrug of a staff member")
         verbose_name_plural = _("okrugs of staff members")
-        constraints = [
-            models.UniqueConstraint(fields=["user", "okrug"], name="staffscope_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "okrug"], name="staffscope_unique")]
 
     def __str__(self) -> str:
         return f"{self.user} → {self.okrug}"
