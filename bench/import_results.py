@@ -87,9 +87,10 @@ def measure_file(year: str, run: int) -> dict[str, float]:
 
 def report(results: dict[str, list[dict]], vendor: str) -> str:
     runs = len(next(iter(results.values())))
+    load = os.getloadavg()[0]
     lines = [
         f"- {time.strftime('%Y-%m-%d')}, {vendor}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs; median of {runs} run(s):"
+        f"{os.cpu_count()} CPUs, load average {load:.1f} at the end; median of {runs} run(s):"
     ]
     for year, measured in results.items():
         rows = measured[0]["rows"]
