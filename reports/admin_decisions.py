@@ -242,11 +242,7 @@ def panel_context(request: HttpRequest, object_id: str) -> dict:
     if incident is None:
         return {}
     holder = claim_holder(incident)
-    evidence = (
-        Evidence.objects.filter(report__incident=incident)
-        .select_related("report")
-        .order_by("received_at")
-    )
+    evidence = Evidence.objects.filter(report__incident=incident).order_by("received_at")
     return {
         "incident": incident,
         "holder": holder,
