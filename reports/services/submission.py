@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from ..models import (
     AuditEntry,
     Category,
+    Channel,
     Observer,
     Report,
     ReporterRole,
@@ -102,6 +103,7 @@ def report_submit(
     sweep picks the report up later, so submitting never fails because of the broker.
     """
     content_hash = data.content_hash(observer)
+    role, trust = reporter_role_and_trust(observer=observer, channel=channel)
     try:
         with transaction.atomic():
             report = Report.objects.create(
@@ -110,8 +112,8 @@ def report_submit(
                 station=data.station,
                 category=data.category,
                 observer=observer,
-                reporter_role=observer.legal_status if observer else ReporterRole.CITIZEN,
-                trust=observer.trust if observer else Trust.CITIZEN,
+                reporter_role=role,
+                trust=trust,
                 channel=channel,
                 occurred_at=data.occurred_at,
                 received_at=timezone.now(),
@@ -133,6 +135,15 @@ def report_submit(
             raise ReportConflict(str(data.uuid)) from None
         return existing, False
     return report, True
+
+
+def reporter_role_and_trust(*, observer: Observer | None, channel: str) -> tuple[str, int]:
+    """An observer's role is their legal status; without one it is the system or a citizen."""
+    if observer is not None:
+        return observer.legal_status, observer.trust
+    if channel == Channel.SYSTEM:
+        return ReporterRole.SYSTEM, Trust.TRUSTED
+    return ReporterRole.CITIZEN, Trust.CITIZEN
 
 
 def enqueue_aggregation(report_id: int) -> None:
