@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.management import call_command
 
 from reports.models import TokenScope
 
@@ -139,3 +140,9 @@ def test_openapi_schema_is_served(db):
     assert response.status_code == 200
     paths = response.json()["paths"]
     assert {"/api/v1/reports/", "/api/v1/incidents/", "/api/v1/exports/"} <= set(paths)
+
+
+def test_openapi_schema_generates_without_warnings(db, tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml"))
+
+    assert "/api/v1/reports/" in (tmp_path / "s.yml").read_text()

@@ -42,6 +42,14 @@ def test_admin_creates_a_token_and_sees_it_once(admin_client):
     )
 
 
+def test_saving_a_tokens_page_issues_no_new_token(admin_client):
+    partner, _raw = partner_token_create(name="Карта", scope=TokenScope.PUBLIC_READ)
+
+    admin_client.post(f"/admin/reports/partnertoken/{partner.pk}/change/", {"name": "Другое"})
+
+    assert list(PartnerToken.objects.values_list("name", flat=True)) == ["Карта"]
+
+
 def test_admin_revokes_selected_tokens(admin_client):
     partner, _raw = partner_token_create(name="Карта", scope=TokenScope.PUBLIC_READ)
 

@@ -47,7 +47,16 @@ class PartnerTokenAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "exports/token_created.html", context)
 
-    @admin.action(description=_("Revoke the selected tokens"))
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a token is never edited: revoke it and issue another
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # kept, revoked, for the audit trail and its export jobs
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm("reports.change_partnertoken")
+
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["revoke"])
     def revoke(self, request, queryset) -> None:
         revoked = sum(partner_token_revoke(token=token, actor=request.user) for token in queryset)
         message = ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", revoked)
