@@ -92,6 +92,14 @@ RECOMPUTED_FIELDS = [
 
 def incidents_recompute(*, incident_ids: set[int]) -> None:
     """incident_recompute for many incidents with two queries and one bulk update."""
+    # Locked first, in id order: a moderator's merge can neither move their reports while
+    # they are counted nor delete one before the upsert below (which would insert it again).
+    incidents = list(
+        Incident.objects.select_for_update(of=("self",))
+        .filter(pk__in=incident_ids)
+        .select_related("category")
+        .order_by("pk")
+    )
     rows = Report.objects.filter(incident_id__in=incident_ids).values_list(
         "incident_id",
         "pk",
@@ -113,7 +121,6 @@ def incidents_recompute(*, incident_ids: set[int]) -> None:
         flags[incident_id].append((mobile, lawyer))
         times[incident_id].append(at)
     now = timezone.now()
-    incidents = list(Incident.objects.filter(pk__in=incident_ids).select_related("category"))
     for incident in incidents:
         mine = witnesses[incident.pk]
         incident.report_count = len(mine)
