@@ -237,7 +237,7 @@ class QueryCounter:
         return execute(sql, params, many, context)
 
 
-def measure(runs: int) -> list[tuple[str, list[float], int]]:
+def measure(runs: int) -> list[tuple[str, list[float], list[float], int]]:
     from django.db import connection
     from django.test import Client
 
@@ -251,13 +251,14 @@ def measure(runs: int) -> list[tuple[str, list[float], int]]:
         queries = QueryCounter()
         with connection.execute_wrapper(queries):
             client.get(url)
-        times = []
+        times, cpu = [], []
         for _ in range(runs):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             response = client.get(url)
             times.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - started_cpu) * 1000)
             assert response.status_code == 200
-        results.append((name, times, queries.count))
+        results.append((name, times, cpu, queries.count))
     return results
 
 
@@ -285,19 +286,22 @@ def machine() -> str:
     )
 
 
-def report(results: list[tuple[str, list[float], int]], runs: int) -> str:
+def report(results: list[tuple[str, list[float], list[float], int]], runs: int) -> str:
+    load = os.getloadavg()[0]
     lines = [
-        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; {runs} requests per page after "
-        "3 warm-up requests, server time in milliseconds:",
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; load average {load:.1f} while "
+        f"measuring (other work shared the CPUs); {runs} requests per page after 3 warm-up "
+        "requests, server time in milliseconds (wall clock; the CPU column is the Django "
+        "process's own share, which contention does not inflate):",
         "",
-        "| page | median | 95th percentile | max | queries |",
-        "|---|---:|---:|---:|---:|",
+        "| page | median | 95th percentile | max | Django's CPU, median | queries |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    for name, times, queries in results:
+    for name, times, cpu, queries in results:
         p95 = statistics.quantiles(times, n=20)[-1] if len(times) > 1 else times[0]
         lines.append(
             f"| {name} | {statistics.median(times):.0f} | {p95:.0f} | {max(times):.0f} "
-            f"| {queries} |"
+            f"| {statistics.median(cpu):.0f} | {queries} |"
         )
     return "\n".join(lines)
 

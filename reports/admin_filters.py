@@ -62,17 +62,20 @@ class OkrugFilter(admin.SimpleListFilter):
 
 
 class TikFilter(admin.SimpleListFilter):
-    """TIKs of the chosen okrug, or of every okrug the staff member may see."""
+    """TIKs of the chosen okrug, or of the okrugs a limited staff member works on; shown once
+    there is such a choice (127 TIKs of a whole city are too many links)."""
 
     title = _("territorial commission")
     parameter_name = "tik"
 
     def lookups(self, request, model_admin):
-        tiks = Tik.objects.all()
         okrug = request.GET.get(OkrugFilter.parameter_name, "")
+        okrug_ids = staff_okrug_ids(request.user)
+        if not okrug.isdigit() and okrug_ids is None and not self.value():
+            return []
+        tiks = Tik.objects.all()
         if okrug.isdigit():
             tiks = tiks.filter(okrug_id=int(okrug))
-        okrug_ids = staff_okrug_ids(request.user)
         if okrug_ids is not None:
             tiks = tiks.filter(okrug_id__in=okrug_ids)
         return [(str(tik.pk), tik.name) for tik in tiks]

@@ -223,3 +223,15 @@ def test_the_report_list_costs_the_same_queries_for_many_rows(
     assert len(few.captured_queries) > 5  # the capture sees the page's queries
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(REPORTS)
+
+
+def test_the_tik_filter_lists_the_tiks_of_the_chosen_okrug(anna, stations):
+    client = client_for(anna)
+    north = stations[201].okrug_id
+
+    before = client.get(INCIDENTS).content.decode()
+    after = client.get(f"{INCIDENTS}?okrug={north}").content.decode()
+
+    assert "tik=" not in before
+    assert f"tik={stations[201].tik_id}" in after
+    assert f"tik={stations[101].tik_id}" not in after
