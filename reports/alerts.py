@@ -39,6 +39,21 @@ class AlertDraft:
     incident_id: int | None = None
 
 
+def station_draft(report: Report, rule: str, key: str, count: int) -> AlertDraft:
+    """An alert about the report's station, keyed `rule:key`, at the report's receipt."""
+    return AlertDraft(
+        rule=rule,
+        key=f"{rule}:{key}",
+        election_id=report.election_id,
+        okrug_id=report.station.okrug_id,
+        tik_id=report.station.tik_id,
+        station_id=report.station_id,
+        incident_id=report.incident_id,
+        at=report.received_at,
+        count=count,
+    )
+
+
 def critical_bursts(reports: list[Report]) -> list[AlertDraft]:
     """Rule 1 for a batch: one query for the stations' critical reports, one for alerts."""
     critical = [r for r in reports if r.category.severity == Severity.CRITICAL]
@@ -76,16 +91,8 @@ def critical_bursts(reports: list[Report]) -> list[AlertDraft]:
             continue
         raised[report.station_id].append(end)
         drafts.append(
-            AlertDraft(
-                rule=Alert.Rule.CRITICAL_BURST,
-                key=f"critical_burst:{report.station_id}:{report.pk}",
-                election_id=report.election_id,
-                okrug_id=report.station.okrug_id,
-                tik_id=report.station.tik_id,
-                station_id=report.station_id,
-                incident_id=report.incident_id,
-                at=end,
-                count=count,
+            station_draft(
+                report, Alert.Rule.CRITICAL_BURST, f"{report.station_id}:{report.pk}", count
             )
         )
     return drafts
@@ -94,17 +101,7 @@ def critical_bursts(reports: list[Report]) -> list[AlertDraft]:
 def immediate(report: Report) -> AlertDraft | None:
     if report.category_id not in settings.ALERT_IMMEDIATE_CATEGORIES:
         return None
-    return AlertDraft(
-        rule=Alert.Rule.IMMEDIATE,
-        key=f"immediate:incident:{report.incident_id}",
-        election_id=report.election_id,
-        okrug_id=report.station.okrug_id,
-        tik_id=report.station.tik_id,
-        station_id=report.station_id,
-        incident_id=report.incident_id,
-        at=report.received_at,
-        count=1,
-    )
+    return station_draft(report, Alert.Rule.IMMEDIATE, f"incident:{report.incident_id}", 1)
 
 
 def tik_surges(reports: list[Report]) -> list[AlertDraft]:

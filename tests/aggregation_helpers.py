@@ -6,7 +6,12 @@ aggregation services on them, as the worker would.
 """
 
 import datetime as dt
+import json
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from reports.aggregation import tallies_compute, tallies_read
 from reports.models import Category, Observer, Report, ReporterRole, Station, Trust
@@ -52,3 +57,30 @@ def observer_make(station: Station, pseudonym: str, trust: int = Trust.NEW) -> O
 def assert_tallies_exact(election_id: int | None = None) -> None:
     """The incremental tallies equal a count from scratch."""
     assert tallies_read(election_id=election_id) == tallies_compute(election_id=election_id)
+
+
+class WebhookReceiver(BaseHTTPRequestHandler):
+    """A coordinators' webhook endpoint: keeps every JSON body it is sent."""
+
+    def do_POST(self):
+        length = int(self.headers["Content-Length"])
+        self.server.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def webhook_receiving() -> Iterator[HTTPServer]:
+    """A real HTTP server on a free local port; `.received` lists the bodies posted."""
+    server = HTTPServer(("127.0.0.1", 0), WebhookReceiver)
+    server.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

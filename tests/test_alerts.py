@@ -1,10 +1,6 @@
 """Alerts: the rules on their edges, one alert per key, and delivery to the okrug's
 coordinators by email and webhook, batched and sent once."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
 import pytest
 from django.core import mail
 
@@ -12,7 +8,7 @@ from reports.models import Alert, AlertDelivery, ReviewStatus
 from reports.services.aggregation import reports_aggregate
 from reports.services.alerts import alert_subscription_create, alerts_deliver
 
-from .aggregation_helpers import MINUTE, observer_make, report_make
+from .aggregation_helpers import MINUTE, observer_make, report_make, webhook_receiving
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +21,12 @@ def noon(election_day_noon):
 @pytest.fixture
 def station(stations):
     return stations[101]
+
+
+@pytest.fixture
+def webhook_server():
+    with webhook_receiving() as server:
+        yield server
 
 
 def critical_reports(station, category, times) -> None:
@@ -178,30 +180,6 @@ def test_the_email_never_names_the_reporter(subscriptions, station, categories, 
     reports_aggregate(batch=10)
     alerts_deliver()
     assert all("Сова" not in m.body and "Иванова" not in m.body for m in mail.outbox)
-
-
-class Receiver(BaseHTTPRequestHandler):
-    received: list  # set per server
-
-    def do_POST(self):
-        length = int(self.headers["Content-Length"])
-        self.server.received.append(json.loads(self.rfile.read(length)))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def webhook_server():
-    server = HTTPServer(("127.0.0.1", 0), Receiver)
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def test_a_webhook_receives_the_alerts_as_json_once(webhook_server, station, categories, noon):

@@ -5,15 +5,12 @@ workers on the same reports never count twice.
 Run by `.ci/run` (PostgreSQL + Redis); skipped with a reason otherwise.
 """
 
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import psycopg
@@ -27,7 +24,7 @@ from reports.services.alerts import alert_subscription_create
 from reports.services.submission import ReportInput, report_submit
 from reports.tasks import aggregate_report
 
-from .aggregation_helpers import assert_tallies_exact
+from .aggregation_helpers import assert_tallies_exact, webhook_receiving
 from .services import (
     ROOT,
     celery_worker,
@@ -70,43 +67,21 @@ def reports_counted(election) -> int:
     return rows.aggregate(n=Sum("count"))["n"] or 0
 
 
-class Receiver(BaseHTTPRequestHandler):
-    def do_POST(self):
-        length = int(self.headers["Content-Length"])
-        self.server.received.append(json.loads(self.rfile.read(length)))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def webhook_server():
-    server = HTTPServer(("127.0.0.1", 0), Receiver)
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def test_reports_flow_to_incidents_tallies_and_alerts(election, stations, webhook_server, settings):
-    url = f"http://127.0.0.1:{webhook_server.server_port}/alerts"
-    alert_subscription_create(okrug=stations[101].okrug, webhook_url=url)
-    with celery_worker(concurrency=2):
+def test_reports_flow_to_incidents_tallies_and_alerts(election, stations):
+    with webhook_receiving() as webhook, celery_worker(concurrency=2):
+        url = f"http://127.0.0.1:{webhook.server_port}/alerts"
+        alert_subscription_create(okrug=stations[101].okrug, webhook_url=url)
         for code in ("V1", "V1", "V1"):
             submit(stations[101], code)
         submit(stations[102], "R4")
         wait_until(lambda: all_aggregated(4))
-        wait_until(lambda: sum(len(p["alerts"]) for p in webhook_server.received) >= 2)
+        wait_until(lambda: sum(len(p["alerts"]) for p in webhook.received) >= 2)
     stuffing = Incident.objects.get(station=stations[101])
     assert (stuffing.report_count, stuffing.reporter_count, stuffing.severity) == (3, 3, "C")
     assert Incident.objects.get(station=stations[102]).category_id == "R4"
     assert reports_counted(election) == 4
     assert_tallies_exact()
-    rules = sorted(a["rule"] for p in webhook_server.received for a in p["alerts"])
+    rules = sorted(a["rule"] for p in webhook.received for a in p["alerts"])
     assert rules == ["critical_burst", "immediate"]
     assert Alert.objects.count() == 2
 
