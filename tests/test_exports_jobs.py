@@ -7,10 +7,17 @@ import json
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.utils import timezone
 
 from reports.models import ExportJob, Report, TokenScope
-from reports.services.exports import export_file, export_run, exports_housekeep
+from reports.services.exports import (
+    ExportFiltersInvalid,
+    export_file,
+    export_run,
+    exports_housekeep,
+    progress_key,
+)
 from reports.tasks_exports import run_export
 
 from .api_helpers import client, report_send, token, verify
@@ -146,3 +153,31 @@ def test_a_real_worker_writes_the_export(stations, observer, moderator, settings
     assert content.decode().splitlines()[0].startswith("id,election,station_number")
     assert len(content.decode().splitlines()) == 2
     assert ExportJob.objects.get(pk=job_id).finished_at <= timezone.now()
+
+
+def test_a_running_jobs_status_shows_its_progress(db):
+    partner_token = token(TokenScope.PUBLIC_READ)
+    partner = client(partner_token)
+    job_id = partner.post(
+        "/api/v1/exports/", {"shape": "incidents", "format": "csv"}, format="json"
+    ).json()["id"]
+    ExportJob.objects.filter(pk=job_id).update(status="running", rows_total=200_000)
+    cache.set(progress_key(job_id), 50_000)
+
+    status = partner.get(f"/api/v1/exports/{job_id}/").json()
+
+    assert (status["status"], status["rows_done"], status["progress"]) == ("running", 50_000, 25)
+    assert status["download_url"] is None
+
+
+def test_a_failed_job_says_so_and_leaves_no_file(db, settings):
+    job = ExportJob.objects.create(
+        shape="reports", format="json", scope="public", filters={"station": "abc"}
+    )
+
+    with pytest.raises(ExportFiltersInvalid):
+        export_run(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error
+    assert not list((settings.PRIVATE_MEDIA_ROOT / "exports").glob("*"))
