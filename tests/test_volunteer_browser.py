@@ -10,8 +10,6 @@ from django.db import connections
 
 from reports.models import Evidence, Report
 
-from .services import wait_until
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -105,8 +103,9 @@ def test_report_with_photo_then_offline_report_arrives_once(
     assert not Report.objects.filter(description="Карусель без связи").exists()
 
     context.set_offline(False)
-    wait_until(lambda: Report.objects.filter(description="Карусель без связи").exists())
-    page.wait_for_selector("#outbox", state="hidden")
+    # The outbox empties only once the server has answered, i.e. after the report is stored
+    # (watching the page, not the database: SQLite's shared memory would lock the table).
+    page.wait_for_selector("#outbox", state="hidden", timeout=45_000)
     page.evaluate("window.dispatchEvent(new Event('online'))")  # one more retry: nothing left
     page.goto("/my/")
     assert page.inner_text("main").count("«Карусель»") == 1
