@@ -104,3 +104,20 @@ def test_an_anonymous_caller_cannot_submit(stations, categories):
 
     assert response.status_code in (401, 403)
     assert not Report.objects.exists()
+
+
+def test_reports_are_accepted_while_the_cache_is_down(partner, settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    body = payload()
+
+    response = partner.post("/api/v1/reports/", body, format="json")
+
+    assert response.status_code == 201
+    assert Report.objects.filter(uuid=body["uuid"]).exists()
+    assert "rate limit address not checked: the cache is down" in caplog.text

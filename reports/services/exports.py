@@ -10,8 +10,10 @@ records, none to the database); the row gets the final count.
 import gzip
 import logging
 import os
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -139,24 +141,15 @@ def _export_write(job: ExportJob) -> None:
     path = Path(settings.PRIVATE_MEDIA_ROOT) / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
-    key = progress_key(job.pk)
     try:
-        with open(partial, "wb") as raw:
-            if job.format == ExportFormat.NDJSON_GZ:
-                with gzip.GzipFile(
-                    fileobj=raw, mode="wb", compresslevel=settings.EXPORT_GZIP_LEVEL
-                ) as out:
-                    count = exports.records_write(
-                        record, rows, job.format, out, on_progress=lambda n: cache.set(key, n, 3600)
-                    )
-            else:
-                count = exports.records_write(
-                    record, rows, job.format, raw, on_progress=lambda n: cache.set(key, n, 3600)
-                )
+        with open(partial, "wb") as raw, _compressed(raw, job.format) as out:
+            count = exports.records_write(
+                record, rows, job.format, out, on_progress=lambda n: _progress(job.pk, n)
+            )
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-        cache.delete(key)
+        cache.delete(progress_key(job.pk))
     finished = timezone.now()
     ExportJob.objects.filter(pk=job.pk).update(
         status=ExportJob.Status.DONE,
@@ -168,15 +161,32 @@ def _export_write(job: ExportJob) -> None:
     )
 
 
+def _compressed(raw: BinaryIO, fmt: str) -> AbstractContextManager[BinaryIO]:
+    if fmt != ExportFormat.NDJSON_GZ:
+        return nullcontext(raw)
+    return gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=settings.EXPORT_GZIP_LEVEL)
+
+
 def progress_key(job_id) -> str:
     return f"export-progress:{job_id}"
 
 
+def _progress(job_id, count: int) -> None:
+    """Publish a running job's count for its status page; the export goes on without it."""
+    try:
+        cache.set(progress_key(job_id), count, 3600)
+    except RedisError:
+        log.warning("progress of export %s not published: the cache is down", job_id)
+
+
 def export_rows_done(job: ExportJob) -> int:
     """Records written so far: from the cache while running, from the row afterwards."""
-    if job.status == ExportJob.Status.RUNNING:
+    if job.status != ExportJob.Status.RUNNING:
+        return job.rows_done
+    try:
         return cache.get(progress_key(job.pk), 0)
-    return job.rows_done
+    except RedisError:
+        return 0
 
 
 def export_file(job: ExportJob) -> Path:
