@@ -340,6 +340,8 @@ CELERY_BEAT_SCHEDULE["exports-housekeeping"] = {
 # often; the coordinators' page asks for the figures again every COVERAGE_PAGE_SECONDS.
 COVERAGE_SWEEP_SECONDS = env_int("COVERAGE_SWEEP_SECONDS", 60, minimum=5)
 COVERAGE_PAGE_SECONDS = env_int("COVERAGE_PAGE_SECONDS", 15, minimum=1)
+# At most this many new silence alerts per run, earliest first; a flood goes out over runs.
+COVERAGE_ALERTS_PER_RUN = env_int("COVERAGE_ALERTS_PER_RUN", 500, minimum=1)
 CELERY_BEAT_SCHEDULE["coverage-sweep"] = {
     "task": "reports.tasks_coverage.coverage_sweep",
     "schedule": COVERAGE_SWEEP_SECONDS,

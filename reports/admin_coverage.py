@@ -20,9 +20,8 @@ from .services.coverage import (
     assignment_delete,
     assignment_set_status,
     coverage_rules_save,
-    mobile_group_save,
-    mobile_group_set_duty,
 )
+from .services.mobile_groups import mobile_group_save, mobile_group_set_duty
 
 
 class OkrugScoped:

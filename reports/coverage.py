@@ -15,6 +15,7 @@ The facts of a station (`stations_compute`) come from a handful of GROUP BY quer
   last message and opening, reached while polls are open.
 
 Silence rules (`silence_drafts`); each draft has a unique key, so it raises one alert:
+They are raised only on election day (`Timeline.alerts_live`).
 1. not_checked_in: an assignment never checked in at the check-in deadline; per assignment.
 2. station_silent: a silent station; once per silence, keyed by the time it began.
 3. checkpoint_missed: a station whose observer checked in before a checkpoint sent no turnout
@@ -52,6 +53,8 @@ from .models import (
 from .selectors import staff_okrug_ids
 
 REMOVAL_CATEGORY = "R1"
+ALERTS_BEFORE_OPENING = timedelta(hours=2)
+ALERTS_AFTER_CLOSE = timedelta(hours=8)
 State = StationCoverage.State
 
 
@@ -79,6 +82,11 @@ class Timeline:
             silence=timedelta(minutes=rules.silence_minutes),
             grace=timedelta(minutes=rules.checkpoint_grace_minutes),
         )
+
+    def alerts_live(self, now: datetime) -> bool:
+        """Silence alerts are raised on election day only, from the opening checks until the
+        count is done, so a past election's data (a demo, a rehearsal) never raises them."""
+        return self.opening - ALERTS_BEFORE_OPENING <= now <= self.closing + ALERTS_AFTER_CLOSE
 
 
 def station_state(statuses: Counter) -> str:
@@ -112,6 +120,12 @@ def of_stations(queryset: QuerySet, station_ids: Collection[int] | None) -> Quer
     return queryset if station_ids is None else queryset.filter(station_id__in=station_ids)
 
 
+def last_received(queryset: QuerySet) -> dict[int, datetime]:
+    """The latest receipt time per station."""
+    rows = queryset.order_by().values("station_id").annotate(last=Max("received_at"))
+    return {row["station_id"]: row["last"] for row in rows}
+
+
 def stations_compute(
     *,
     election: Election,
@@ -138,29 +152,22 @@ def stations_compute(
     reports = of_stations(
         Report.objects.filter(election=election, observer__isnull=False), station_ids
     )
-    last_report = dict(
-        reports.values("station_id")
-        .annotate(last=Max("received_at"))
-        .values_list("station_id", "last")
-    )
+    last_report = last_received(reports)
     opening = set(
         reports.filter(
             Q(category__phase=Phase.OPENING) | Q(received_at__lt=timeline.checkin_deadline)
         )
+        .order_by()
         .values_list("station_id", flat=True)
         .distinct()
     )
-    checkpoints: dict[int, set[str]] = {}
-    last_count: dict[int, datetime] = {}
     counts = of_stations(TurnoutCount.objects.filter(election=election), station_ids)
-    for row in counts.values("station_id", "checkpoint").annotate(last=Max("received_at")):
-        checkpoints.setdefault(row["station_id"], set()).add(row["checkpoint"])
-        last_count[row["station_id"]] = latest(last_count.get(row["station_id"]), row["last"])
-    copies = of_stations(ProtocolCopy.objects.filter(election=election), station_ids)
-    last_copy = dict(
-        copies.values("station_id")
-        .annotate(last=Max("received_at"))
-        .values_list("station_id", "last")
+    last_count = last_received(counts)
+    checkpoints: dict[int, set[str]] = {}
+    for station_id, code in counts.order_by().values_list("station_id", "checkpoint").distinct():
+        checkpoints.setdefault(station_id, set()).add(code)
+    last_copy = last_received(
+        of_stations(ProtocolCopy.objects.filter(election=election), station_ids)
     )
     rows = []
     for station_id, number, okrug_id, tik_id in stations.values_list(
@@ -211,17 +218,19 @@ class Figures:
     turnout: Counter = field(default_factory=Counter)
 
     @classmethod
-    def of_station(cls, row: StationCoverage) -> "Figures":
+    def of_station(
+        cls, *, state: str, opening: bool, protocol: bool, silent: bool, checkpoints: list[str]
+    ) -> "Figures":
         return cls(
             stations=1,
-            assigned=int(row.state in (State.ABSENT, State.PRESENT)),
-            present=int(row.state == State.PRESENT),
-            opening=int(row.opening_reported),
-            protocol=int(row.protocol),
-            nobody=int(row.state == State.NOBODY),
-            removed=int(row.state == State.REMOVED),
-            silent=int(row.silent),
-            turnout=Counter(row.checkpoints),
+            assigned=int(state in (State.ABSENT, State.PRESENT)),
+            present=int(state == State.PRESENT),
+            opening=int(opening),
+            protocol=int(protocol),
+            nobody=int(state == State.NOBODY),
+            removed=int(state == State.REMOVED),
+            silent=int(silent),
+            turnout=Counter(checkpoints),
         )
 
     @classmethod

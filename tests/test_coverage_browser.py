@@ -6,7 +6,8 @@ import pytest
 from django.db import connections
 
 from reports.models import Dispatch, MobileGroup
-from reports.services.coverage import coverage_refresh, mobile_group_save
+from reports.services.coverage import coverage_refresh
+from reports.services.mobile_groups import mobile_group_save
 
 from .browser_helpers import browser  # noqa: F401 (a fixture)
 from .coverage_helpers import tasks_in_process  # noqa: F401 (a fixture)

@@ -5,12 +5,8 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from reports.models import AuditEntry, Dispatch, MobileGroup, ReviewStatus
-from reports.services.coverage import (
-    CoverageRefused,
-    dispatch_update,
-    group_dispatch,
-    mobile_group_save,
-)
+from reports.services.coverage import CoverageRefused
+from reports.services.mobile_groups import dispatch_update, group_dispatch, mobile_group_save
 
 from .moderation_fixtures import client_for, incident_make, staff_user
 

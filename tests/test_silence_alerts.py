@@ -7,6 +7,8 @@ The stations (conftest): 101 and 102 in ЦАО, 201 and 3601 in САО. Сова
 turnout counts due 30 min after 10:00, 12:00, 15:00 and 18:00.
 """
 
+import datetime as dt
+
 import pytest
 
 from reports.models import Alert, AlertDelivery, Assignment, CoverageRules
@@ -137,6 +139,16 @@ def test_a_coordinator_marking_an_observer_removed_raises_an_alert(day, fox, mod
     assert alerts_seen() == [("observer_removed", 102, "08:10")]
 
 
+def test_a_flood_of_alerts_goes_out_over_several_runs_earliest_first(day, settings):
+    settings.COVERAGE_ALERTS_PER_RUN = 1
+    sweep(day, at(day, "10:00"))
+    assert alerts_seen() == [("not_checked_in", 102, "08:30")]
+    sweep(day, at(day, "10:00"))
+    sweep(day, at(day, "10:00"))
+    sweep(day, at(day, "10:00"))
+    assert len(alerts_seen()) == 3
+
+
 def test_rules_are_settings_of_the_election(day):
     CoverageRules.objects.create(election=day, checkin_minutes=60, alerts_enabled=True)
     sweep(day, at(day, "08:30"))
@@ -148,6 +160,12 @@ def test_rules_are_settings_of_the_election(day):
 def test_an_election_can_turn_silence_alerts_off(day):
     CoverageRules.objects.create(election=day, alerts_enabled=False)
     sweep(day, at(day, "12:00"))
+    assert alerts_seen() == []
+
+
+def test_no_alert_is_raised_after_election_day(day):
+    next_day = at(day, "12:00") + dt.timedelta(days=1)
+    sweep(day, next_day)
     assert alerts_seen() == []
 
 

@@ -1,4 +1,4 @@
-"""Coverage: check-ins and assignments, the coverage figures and silence alerts, mobile groups.
+"""Coverage: check-ins and assignments, the coverage figures and silence alerts.
 
 Figures (`coverage_refresh`, run by the workers, never by a request):
 1. Take the election's coverage lock (PostgreSQL advisory lock; SQLite has one writer), so
@@ -7,11 +7,11 @@ Figures (`coverage_refresh`, run by the workers, never by a request):
 3. Rebuild the tallies above them: a TIK from its stations, an okrug from its TIKs, the
    election from its okrugs.
 4. Raise the silence alerts due at `now` whose keys are new (`reports.coverage`), through
-   the aggregation's `alert_raise`, which delivers them to the okrug's coordinators.
+   the aggregation's `alert_raise`, which delivers them to the okrug's coordinators; at most
+   COVERAGE_ALERTS_PER_RUN per run, earliest first, the rest in the next runs.
 
-Every other write here is one audited change: an assignment's status (the observer's
-check-in, or a coordinator), a mobile group, a dispatch. Dispatches are audited on their
-incident, so the incident's page shows the group's trip and notes.
+Every other write here is one audited change: an assignment (the observer's check-in, or a
+coordinator) or an election's coverage rules. Mobile groups are in `mobile_groups`.
 """
 
 import logging
@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
@@ -33,12 +34,8 @@ from ..models import (
     Assignment,
     CoverageRules,
     CoverageTally,
-    Dispatch,
     Election,
-    Incident,
-    MobileGroup,
     Observer,
-    ReviewStatus,
     Station,
     StationCoverage,
 )
@@ -92,7 +89,7 @@ def coverage_refresh(
     changed = _rows_store(rows, now)
     tik_ids = None if station_ids is None else {row.tik_id for row in rows}
     _tallies_rebuild(election, tik_ids, now)
-    if rules.alerts_enabled:
+    if rules.alerts_enabled and timeline.alerts_live(now):
         drafts = silence_drafts(
             election=election, rows=rows, timeline=timeline, now=now, station_ids=station_ids
         )
@@ -108,14 +105,15 @@ def _coverage_lock(election_id: int) -> None:
 
 
 def _rows_store(rows: list[StationCoverage], now: datetime) -> int:
-    stored = StationCoverage.objects.in_bulk([row.station_id for row in rows])
+    stored = StationCoverage.objects.filter(station_id__in=[row.station_id for row in rows])
+    before = {values[0]: values[1:] for values in stored.values_list("station_id", *ROW_FIELDS)}
     new, changed = [], []
     for row in rows:
-        old = stored.get(row.station_id)
         row.computed_at = now
+        old = before.get(row.station_id)
         if old is None:
             new.append(row)
-        elif any(getattr(old, name) != getattr(row, name) for name in ROW_FIELDS):
+        elif old != tuple(getattr(row, name) for name in ROW_FIELDS):
             changed.append(row)
     StationCoverage.objects.bulk_create(new, batch_size=1000)
     StationCoverage.objects.bulk_update(changed, [*ROW_FIELDS, "computed_at"], batch_size=1000)
@@ -128,8 +126,14 @@ def _tallies_rebuild(election: Election, tik_ids: set[int] | None, now: datetime
     if tik_ids is not None:
         stations = stations.filter(tik_id__in=tik_ids)
     by_tik: dict[tuple[int, int], Figures] = defaultdict(Figures)
-    for row in stations.only("okrug_id", "tik_id", *ROW_FIELDS).iterator(chunk_size=2000):
-        by_tik[(row.okrug_id, row.tik_id)] += Figures.of_station(row)
+    columns = ["okrug_id", "tik_id", "state", "opening_reported", "protocol", "silent"]
+    for okrug, tik, state, opening, protocol, silent, checkpoints in stations.values_list(
+        *columns, "checkpoints"
+    ).iterator(chunk_size=2000):
+        by_tik[(okrug, tik)] += Figures.of_station(
+            state=state, opening=opening, protocol=protocol, silent=silent,
+            checkpoints=checkpoints,
+        )  # fmt: skip
     _tallies_store(
         election,
         CoverageTally.Level.TIK,
@@ -181,13 +185,16 @@ def _tallies_store(
 
 
 def _alerts_raise_new(drafts: list[AlertDraft]) -> int:
-    """Raise the drafts whose keys have no alert yet (skipping most doomed inserts)."""
+    """Raise the drafts whose keys have no alert yet, earliest first, at most
+    COVERAGE_ALERTS_PER_RUN of them: a flood (a sweep after an outage) then goes out over
+    the next runs instead of making one run outlast its time limit and roll back."""
     keys = [d.key for d in drafts]
     existing = set()
     for start in range(0, len(keys), 1000):
         chunk = keys[start : start + 1000]
         existing |= set(Alert.objects.filter(key__in=chunk).values_list("key", flat=True))
-    raised = [alert_raise(draft=d) for d in drafts if d.key not in existing]
+    fresh = sorted((d for d in drafts if d.key not in existing), key=lambda d: (d.at, d.key))
+    raised = [alert_raise(draft=d) for d in fresh[: settings.COVERAGE_ALERTS_PER_RUN]]
     return sum(1 for alert in raised if alert is not None)
 
 
@@ -384,186 +391,3 @@ def _rules_state(rules: CoverageRules) -> dict:
         "checkpoint_grace_minutes": rules.checkpoint_grace_minutes,
         "alerts_enabled": rules.alerts_enabled,
     }
-
-
-# Mobile groups
-
-
-def group_state(group: MobileGroup) -> dict:
-    """What the audit log keeps of a group; members' names and phones stay out of it."""
-    return {
-        "name": group.name,
-        "okrug": group.okrug_id,
-        "car": group.car,
-        "status": group.status,
-        "station": group.station_id,
-    }
-
-
-@transaction.atomic
-def mobile_group_save(*, group: MobileGroup, actor: AbstractBaseUser) -> MobileGroup:
-    """Create a group or change its name, okrug, members and car (not its status)."""
-    old = MobileGroup.objects.select_for_update().filter(pk=group.pk).first() if group.pk else None
-    if not okrug_in_scope(actor, group.okrug_id) or (
-        old is not None and not okrug_in_scope(actor, old.okrug_id)
-    ):
-        raise CoverageRefused(_("This group's okrug is outside the okrugs you work on."))
-    if old is not None:
-        group.status, group.station_id = old.status, old.station_id
-    group.updated_at = timezone.now()
-    group.full_clean()
-    group.save()
-    after = group_state(group) | {"members_changed": old is None or old.members != group.members}
-    audit_record(
-        actor=actor,
-        action="mobile_group_save",
-        obj=group,
-        before=group_state(old) if old else None,
-        after=after,
-    )
-    return group
-
-
-@transaction.atomic
-def mobile_group_set_duty(*, group: MobileGroup, on_duty: bool, actor: AbstractBaseUser) -> bool:
-    """Put a free group on or off duty; a group on a trip must finish it first."""
-    if not okrug_in_scope(actor, group.okrug_id):
-        raise CoverageRefused(_("This group's okrug is outside the okrugs you work on."))
-    before, after = MobileGroup.Status.OFF_DUTY, MobileGroup.Status.AVAILABLE
-    if not on_duty:
-        before, after = after, before
-    changed = MobileGroup.objects.filter(pk=group.pk, status=before).update(
-        status=after, updated_at=timezone.now()
-    )
-    if changed:
-        audit_record(
-            actor=actor, action="mobile_group_set_duty", obj=group,
-            before={"status": before}, after={"status": after},
-        )  # fmt: skip
-    return bool(changed)
-
-
-def dispatch_state(dispatch: Dispatch) -> dict:
-    return {
-        "dispatch": dispatch.pk,
-        "group": dispatch.group.name,
-        "station": dispatch.station.number,
-        "status": dispatch.status,
-    }
-
-
-def _notes_add(dispatch: Dispatch, note: str, now: datetime) -> None:
-    if note:
-        line = f"{timezone.localtime(now):%H:%M} {note}"
-        dispatch.notes = f"{dispatch.notes}\n{line}" if dispatch.notes else line
-
-
-def _dispatch_audit(dispatch: Dispatch, actor, action: str, before, note: str) -> None:
-    """On the incident (its page shows the trip), or on the trip if the incident is gone."""
-    target = dispatch.incident if dispatch.incident_id else dispatch
-    audit_record(
-        actor=actor, action=action, obj=target, before=before,
-        after=dispatch_state(dispatch), note=note,
-    )  # fmt: skip
-
-
-@transaction.atomic
-def group_dispatch(
-    *,
-    group: MobileGroup,
-    incident: Incident,
-    actor: AbstractBaseUser,
-    note: str = "",
-    now: datetime | None = None,
-) -> Dispatch:
-    """Send an available group to an incident's station.
-
-    Refused when the incident or the group is outside the actor's okrugs, the incident was
-    rejected, or the group is not available (one conditional UPDATE takes it, so of two
-    moderators sending one group at once exactly one succeeds).
-    """
-    now = now or timezone.now()
-    note = note.strip()
-    incident = Incident.objects.select_related("station").get(pk=incident.pk)
-    if not okrug_in_scope(actor, incident.station.okrug_id) or not okrug_in_scope(
-        actor, group.okrug_id
-    ):
-        raise CoverageRefused(_("This incident or group is outside the okrugs you work on."))
-    if incident.status == ReviewStatus.REJECTED:
-        raise CoverageRefused(
-            _("Incident #%(id)s was rejected; nobody is sent to it.") % {"id": incident.pk}
-        )
-    taken = MobileGroup.objects.filter(pk=group.pk, status=MobileGroup.Status.AVAILABLE).update(
-        status=MobileGroup.Status.DISPATCHED, station=incident.station, updated_at=now
-    )
-    if not taken:
-        raise CoverageRefused(
-            _("Group %(name)s is not available: it is on another trip or off duty.")
-            % {"name": group.name}
-        )
-    dispatch = Dispatch(
-        group=group,
-        incident=incident,
-        station=incident.station,
-        dispatched_by=actor,
-        dispatched_at=now,
-    )
-    _notes_add(dispatch, note, now)
-    dispatch.save()
-    _dispatch_audit(dispatch, actor, "group_dispatch", None, note)
-    return dispatch
-
-
-DISPATCH_ORDER = [Dispatch.Status.DISPATCHED, Dispatch.Status.ON_SITE, Dispatch.Status.DONE]
-GROUP_STATUS = {
-    Dispatch.Status.DISPATCHED: MobileGroup.Status.DISPATCHED,
-    Dispatch.Status.ON_SITE: MobileGroup.Status.ON_SITE,
-    Dispatch.Status.DONE: MobileGroup.Status.AVAILABLE,
-}
-
-
-@transaction.atomic
-def dispatch_update(
-    *,
-    dispatch: Dispatch,
-    status: str,
-    actor: AbstractBaseUser,
-    note: str = "",
-    now: datetime | None = None,
-) -> Dispatch:
-    """Move a trip on (dispatched → on site → done) and/or add a note to it.
-
-    The group follows: on site at the station, available again when done (the station stays
-    as where it was last seen).
-    """
-    now = now or timezone.now()
-    note = note.strip()
-    if status not in DISPATCH_ORDER:
-        raise CoverageRefused(_("Unknown status: %(status)s") % {"status": status})
-    dispatch = (
-        Dispatch.objects.select_for_update(of=("self",))
-        .select_related("group", "incident", "station")
-        .get(pk=dispatch.pk)
-    )
-    if not okrug_in_scope(actor, dispatch.station.okrug_id):
-        raise CoverageRefused(_("This trip is outside the okrugs you work on."))
-    current = dispatch.status
-    if DISPATCH_ORDER.index(status) < DISPATCH_ORDER.index(current) or current == "done":
-        raise CoverageRefused(
-            _("This trip is already %(status)s.") % {"status": dispatch.get_status_display()}
-        )
-    if status == current and not note:
-        raise CoverageRefused(_("Nothing to change: choose a new status or write a note."))
-    before = dispatch_state(dispatch)
-    dispatch.status = status
-    if status == Dispatch.Status.ON_SITE and dispatch.on_site_at is None:
-        dispatch.on_site_at = now
-    if status == Dispatch.Status.DONE:
-        dispatch.done_at = now
-    _notes_add(dispatch, note, now)
-    dispatch.save()
-    MobileGroup.objects.filter(pk=dispatch.group_id).update(
-        status=GROUP_STATUS[status], station=dispatch.station, updated_at=now
-    )
-    _dispatch_audit(dispatch, actor, "dispatch_update", before, note)
-    return dispatch
