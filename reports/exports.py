@@ -82,6 +82,8 @@ class RecordSchema(OpenApiSerializerExtension):
 
 
 class CategoryRecord(Record):
+    """An incident category, with its code in the typology of Golos where one exists."""
+
     code = serializers.CharField(read_only=True)
     phase = serializers.ChoiceField(choices=Phase.choices, read_only=True)
     severity = serializers.ChoiceField(choices=Severity.choices, read_only=True)
@@ -95,6 +97,8 @@ class CategoryRecord(Record):
 
 
 class StationRecord(Record):
+    """A polling station (UIK) and where it belongs."""
+
     select_related = ("okrug", "tik")
 
     id = serializers.IntegerField(read_only=True)
@@ -122,6 +126,8 @@ class StationEventRecord(Record):
 
 
 class IncidentRecord(StationEventRecord):
+    """One real event at one station, resting on one or more reports."""
+
     severity = serializers.ChoiceField(choices=Severity.choices, read_only=True)
     status = serializers.ChoiceField(choices=ReviewStatus.choices, read_only=True)
     confidence = serializers.FloatField(read_only=True)
@@ -167,6 +173,8 @@ class FullReportRecord(PublicReportRecord):
 
 
 class TallyRecord(Record):
+    """How many reports fall under one key (dimension, key) in one clock hour (UTC)."""
+
     id = serializers.IntegerField(read_only=True)
     election = serializers.IntegerField(source="election_id", read_only=True)
     dimension = serializers.ChoiceField(choices=Tally.Dimension.choices, read_only=True)
@@ -176,6 +184,8 @@ class TallyRecord(Record):
 
 
 class AlertRecord(Record):
+    """An alert raised for coordinators; it never names a reporter."""
+
     select_related = ("okrug", "tik", "station")
 
     id = serializers.IntegerField(read_only=True)
