@@ -4,28 +4,25 @@ Lists of incidents, reports and evidence are read-only and limited to the staff 
 okrugs; every change is a decision made through `reports.services.incidents` (buttons on the
 incident page, actions on the lists). Big tables never run a full COUNT (CappedPaginator,
 `show_full_result_count = False`, no facets) and load related rows with joins, not per row.
+Building blocks are in `admin_base`, reference lists (places, observers, staff) in
+`admin_people`, the incident page's decisions in `admin_decisions`, the dashboard in
+`admin_dashboard`.
 """
 
-import csv
-import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
-from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, QuerySet
-from django.http import HttpRequest, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import admin_dashboard, admin_decisions, models
+from . import admin_dashboard, admin_decisions, admin_people, models  # noqa: F401 (registers)
+from .admin_base import ContactMixin, PanelAdmin, audit_export, reporter_label, station_label
 from .admin_filters import (
     AuditRecentFilter,
     IncidentChannelFilter,
@@ -38,17 +35,13 @@ from .admin_filters import (
     StationNumberFilter,
     TikFilter,
 )
-from .admin_imports import ObserverImportMixin, StationImportMixin
 from .selectors import (
     audit_entries_for,
-    audit_entry_record,
     claim_holder,
     evidence_for,
-    in_scope,
     incidents_for,
     reports_for,
     severity_rank,
-    staff_okrug_ids,
 )
 from .services.incidents import (
     DecisionRefused,
@@ -59,116 +52,10 @@ from .services.incidents import (
     incident_release,
     incident_verify,
 )
-from .services.roles import staff_scope_add, staff_scope_remove
 
 admin.site.site_header = _("Observer reports: headquarters")
 admin.site.site_title = _("Headquarters")
 admin.site.index_title = _("Moderation panel")
-
-
-class CappedPaginator(Paginator):
-    """Counts at most `cap` rows: beyond that the page says "more than" and stops paging.
-
-    A full COUNT(*) of a million filtered rows costs more than the page itself; counting a
-    LIMITed subquery stops early, and nobody pages through 40 pages of a queue anyway.
-    """
-
-    cap = 2_000
-
-    @cached_property
-    def count(self) -> int:
-        # Unordered: the count needs no sort, and stops after `cap` rows.
-        return self.object_list.order_by()[: self.cap].count()
-
-    @property
-    def capped(self) -> bool:
-        return self.count >= self.cap
-
-
-class PanelAdmin(admin.ModelAdmin):
-    """A read-only list of a big table, limited to the staff member's okrugs by `scope`.
-
-    Its rows have a `station` (incidents, reports), shown with the okrug.
-    """
-
-    paginator = CappedPaginator
-    show_full_result_count = False
-    show_facets = admin.ShowFacets.NEVER
-    list_per_page = 50
-
-    def scope(self, user) -> QuerySet:
-        """The rows this staff member may see."""
-        raise NotImplementedError
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        queryset = self.scope(request.user)
-        ordering = self.get_ordering(request)
-        return queryset.order_by(*ordering) if ordering else queryset
-
-    def get_search_results(self, request, queryset, search_term):
-        """A number finds a station; other words are looked for in report descriptions."""
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        if term.isdigit():
-            return queryset.filter(station__number=int(term)), False
-        return self.search_text(queryset, term), False
-
-    def search_text(self, queryset: QuerySet, term: str) -> QuerySet:
-        return queryset.filter(description__icontains=term)
-
-    @admin.display(description=_("station"), ordering="station__number")
-    def station_number(self, row) -> str:
-        return station_label(row.station)
-
-    @admin.display(description=_("okrug"))
-    def okrug(self, row) -> str:
-        return row.station.okrug.name
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        # Rows are never edited in forms; decisions are buttons and actions.
-        return obj is None and super().has_change_permission(request)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-def station_label(station: models.Station) -> str:
-    return str(station.number)
-
-
-def reporter_label(report: models.Report) -> str:
-    """Pseudonym and role: all the panel shows of a reporter without the contacts permission."""
-    name = report.observer.pseudonym if report.observer_id else _("anonymous")
-    return f"{name} ({report.get_reporter_role_display()}, {report.get_trust_display()})"
-
-
-def contact_label(observer: models.Observer | None) -> str:
-    contact = getattr(observer, "contact", None) if observer else None
-    if contact is None:
-        return "—"
-    return " · ".join(
-        part
-        for part in (contact.full_name, contact.phone, contact.email, contact.messenger)
-        if part
-    )
-
-
-class ContactMixin:
-    """Shows the `contact` field only to holders of reports.view_observercontact."""
-
-    def get_fields(self, request, obj=None):
-        fields = list(super().get_fields(request, obj))
-        if not request.user.has_perm("reports.view_observercontact"):
-            fields = [field for field in fields if field != "contact"]
-        return fields
-
-    @admin.display(description=_("contact"))
-    def contact(self, report: models.Report) -> str:
-        return contact_label(report.observer)
 
 
 class ReportInline(ContactMixin, admin.TabularInline):
@@ -254,46 +141,6 @@ class EscalationInline(NoteInline):
 
     def get_queryset(self, request):
         return super(NoteInline, self).get_queryset(request).select_related("created_by")
-
-
-def audit_csv_rows(entries: Iterable[models.AuditEntry]) -> Iterator[list]:
-    columns = ["id", "at", "actor", "action", "object_type", "object_id", "before", "after"]
-    yield [*columns, "note"]
-    for entry in entries:
-        record = audit_entry_record(entry)
-        record["before"] = json.dumps(record["before"], ensure_ascii=False)
-        record["after"] = json.dumps(record["after"], ensure_ascii=False)
-        yield [record[column] for column in [*columns, "note"]]
-
-
-class Echo:
-    """A file-like object csv.writer can write a row into and hand back (Django's docs)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def audit_export(entries: QuerySet, file_format: str) -> StreamingHttpResponse:
-    """Stream audit entries as CSV or as a JSON array, one record shape for both."""
-    entries = entries.select_related("actor").order_by("at", "pk").iterator(chunk_size=2000)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    if file_format == "csv":
-        writer = csv.writer(Echo())
-        body = (writer.writerow(row) for row in audit_csv_rows(entries))
-        content_type = "text/csv; charset=utf-8"
-    else:
-        body = json_array(audit_entry_record(entry) for entry in entries)
-        content_type = "application/json"
-    response = StreamingHttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{file_format}"'
-    return response
-
-
-def json_array(records: Iterable[dict]) -> Iterator[str]:
-    yield "["
-    for number, record in enumerate(records):
-        yield ("," if number else "") + json.dumps(record, ensure_ascii=False) + "\n"
-    yield "]\n"
 
 
 @admin.register(models.Incident)
@@ -671,165 +518,6 @@ class AuditEntryAdmin(PanelAdmin):
     @admin.action(permissions=["view"], description=_("Export selected entries (JSON)"))
     def export_json(self, request, queryset):
         return audit_export(queryset, "json")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown for reference; these rows are written by importers and services elsewhere."""
-
-    show_full_result_count = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class ScopedByOkrug(ReadOnlyAdmin):
-    """Limited to the staff member's okrugs through `okrug_path`."""
-
-    okrug_path = "okrug_id"
-
-    def get_queryset(self, request):
-        return in_scope(super().get_queryset(request), request.user, self.okrug_path)
-
-
-@admin.register(models.Okrug)
-class OkrugAdmin(ScopedByOkrug):
-    okrug_path = "pk"
-    list_display = ["name", "election"]
-    list_filter = ["election"]
-
-
-@admin.register(models.Tik)
-class TikAdmin(ScopedByOkrug):
-    list_display = ["name", "okrug"]
-    list_filter = ["okrug"]
-    list_select_related = ["okrug"]
-    search_fields = ["name"]
-
-
-@admin.register(models.Station)
-class StationAdmin(StationImportMixin, ScopedByOkrug):
-    list_display = ["number", "tik", "okrug", "is_temporary", "has_scanner", "address"]
-    list_filter = ["okrug", "is_temporary", "has_scanner"]
-    list_select_related = ["tik", "okrug"]
-    search_fields = ["=number", "address"]
-
-
-class ContactInline(admin.StackedInline):
-    model = models.ObserverContact
-    can_delete = False
-
-
-class AssignmentInline(admin.TabularInline):
-    model = models.Assignment
-    extra = 0
-    fields = readonly_fields = ["station", "status", "checked_in_at"]
-
-
-def observers_assigned_in(okrug_ids: frozenset[int], observer_ref: str) -> Exists:
-    return Exists(
-        models.Assignment.objects.filter(
-            observer=OuterRef(observer_ref), station__okrug_id__in=okrug_ids
-        )
-    )
-
-
-@admin.register(models.Observer)
-class ObserverAdmin(ObserverImportMixin, ReadOnlyAdmin):
-    """Pseudonym and role for everyone with the view permission; contacts only with theirs."""
-
-    list_display = ["pseudonym", "legal_status", "trust", "election"]
-    list_filter = ["election", "legal_status", "trust"]
-    list_select_related = ["election"]
-    search_fields = ["pseudonym"]
-    fields = ["pseudonym", "election", "legal_status", "trust", "created_at"]
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        okrug_ids = staff_okrug_ids(request.user)
-        if okrug_ids is None:
-            return queryset
-        return queryset.filter(observers_assigned_in(okrug_ids, "pk"))
-
-    def get_inlines(self, request, obj):
-        if request.user.has_perm("reports.view_observercontact"):
-            return [ContactInline, AssignmentInline]
-        return [AssignmentInline]
-
-
-@admin.register(models.ObserverContact)
-class ObserverContactAdmin(ReadOnlyAdmin):
-    list_display = ["observer", "full_name", "phone", "email", "messenger"]
-    list_select_related = ["observer"]
-    search_fields = ["observer__pseudonym", "full_name", "phone"]
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        okrug_ids = staff_okrug_ids(request.user)
-        if okrug_ids is None:
-            return queryset
-        return queryset.filter(observers_assigned_in(okrug_ids, "observer"))
-
-
-@admin.register(models.Escalation)
-class EscalationAdmin(ScopedByOkrug):
-    """The dispatch list: which incidents asked for a mobile group, a lawyer, a complaint."""
-
-    okrug_path = "incident__station__okrug_id"
-    list_display = ["created_at", "kind", "incident_link", "station", "created_by", "note"]
-    list_filter = ["kind"]
-    list_select_related = ["incident__station", "created_by"]
-    ordering = ["-created_at"]
-
-    @admin.display(description=_("incident"))
-    def incident_link(self, escalation: models.Escalation) -> str:
-        url = reverse("admin:reports_incident_change", args=[escalation.incident_id])
-        return format_html('<a href="{}">#{}</a>', url, escalation.incident_id)
-
-    @admin.display(description=_("station"))
-    def station(self, escalation: models.Escalation) -> str:
-        return station_label(escalation.incident.station)
-
-
-@admin.register(models.EvidenceAccess)
-class EvidenceAccessAdmin(ScopedByOkrug):
-    okrug_path = "evidence__report__station__okrug_id"
-    list_display = ["at", "user", "evidence", "sha256", "ip_address"]
-    list_select_related = ["user", "evidence"]
-    search_fields = ["sha256"]
-    ordering = ["-at"]
-
-
-class StaffScopeInline(admin.TabularInline):
-    model = models.StaffScope
-    extra = 1
-    verbose_name_plural = _("okrugs this staff member is limited to (none: all okrugs)")
-
-
-User = get_user_model()
-admin.site.unregister(User)
-
-
-@admin.register(User)
-class StaffUserAdmin(UserAdmin):
-    """Accounts, with the okrugs a moderator or coordinator is limited to."""
-
-    inlines = [StaffScopeInline]
-
-    def save_formset(self, request, form, formset, change):
-        if formset.model is not models.StaffScope:
-            return super().save_formset(request, form, formset, change)
-        scopes = formset.save(commit=False)
-        for scope in formset.deleted_objects:
-            staff_scope_remove(scope=scope, actor=request.user)
-        for scope in scopes:
-            staff_scope_add(user=form.instance, okrug=scope.okrug, actor=request.user)
-        return None
 
 
 admin.site.register(models.Election)
