@@ -277,8 +277,6 @@ class DayObserver(Observer):
     def next_item(self) -> None:
         queue = STATE["queue"]
         if not queue:
-            if STATE["in_flight"] == 0:
-                self.environment.runner.quit()
             gevent.sleep(1)
             return
         item = queue.popleft()
@@ -325,3 +323,12 @@ class FloorClient(HttpUser):
 def day_prepare(environment, **kwargs) -> None:
     if environment.parsed_options and "DayObserver" in (environment.parsed_options.user_classes):
         STATE["queue"].extend(schedule(world()["observers"]))
+        gevent.spawn(day_end_watch, environment)
+
+
+def day_end_watch(environment) -> None:
+    """Stop Locust once every item of the day has settled (from outside the users)."""
+    gevent.sleep(max(0.0, START_AT - time.time()) + 1)
+    while STATE["queue"] or STATE["in_flight"]:
+        gevent.sleep(1)
+    environment.runner.quit()

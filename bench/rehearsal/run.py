@@ -334,10 +334,18 @@ class Fault:
 
 
 def play_day(
-    stack: Stack, out: Path, *, day_seconds: float, users: int, scale: float, faults: list[Fault]
+    stack: Stack,
+    out: Path,
+    *,
+    day_seconds: float,
+    users: int,
+    scale: float,
+    faults: list[Fault],
+    lead: float = 15,
 ) -> dict:
-    """Locust plays the day; the faults fire at their simulated hours. Returns what happened."""
-    start_at = time.time() + 15
+    """Locust plays the day, which starts `lead` seconds from now (the clients start first);
+    the faults fire at their simulated hours. Returns what happened."""
+    start_at = time.time() + lead
     # Items the server could not take in time are retried after the day, for this long.
     drain = max(180.0, day_seconds)
     env = locust_env(
@@ -446,6 +454,7 @@ def main() -> None:
     parser.add_argument("--floor-port", type=int, default=8602)
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "rehearsal")
     parser.add_argument("--no-floor", action="store_true", help="skip the floor comparison")
+    parser.add_argument("--no-day", action="store_true", help="only the floor comparison")
     args = parser.parse_args()
 
     out = args.out
@@ -507,11 +516,12 @@ def main() -> None:
             Fault(15.1, "Celery worker SIGKILLed mid-task", worker_kill),
             Fault(18.05, "PostgreSQL restarted", postgres_restart),
         ]
-        log(f"playing the day in {args.day_seconds:.0f} s with {args.users} clients")
-        result["day"] = play_day(
-            stack, out, day_seconds=args.day_seconds, users=args.users, scale=args.scale,
-            faults=faults,
-        )  # fmt: skip
+        if not args.no_day:
+            log(f"playing the day in {args.day_seconds:.0f} s with {args.users} clients")
+            result["day"] = play_day(
+                stack, out, day_seconds=args.day_seconds, users=args.users, scale=args.scale,
+                faults=faults,
+            )  # fmt: skip
         log("waiting for the aggregation to catch up")
         result["drain_seconds"] = aggregation_drain(
             lambda sql: postgres.psql(sql, database), timeout=600
