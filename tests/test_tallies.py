@@ -130,16 +130,13 @@ def test_recount_check_fails_on_drift_and_recount_fixes_it(stations, categories,
     report_make(station=stations[101], category=categories["V1"], at=noon)
     reports_aggregate(batch=10)
     Tally.objects.filter(dimension="category").update(count=5)
-    with pytest.raises(CommandError, match="1 tally rows differ"):
-        call_command("recount", "--check", stdout=io.StringIO())
+    drift = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("recount", "--check", stdout=drift)
+    assert "category=V1" in drift.getvalue()
     call_command("recount", stdout=io.StringIO())
-    out = io.StringIO()
-    call_command("recount", "--check", stdout=out)
-    assert (
-        out.getvalue()
-        .strip()
-        .endswith(("Tallies equal a recount.", "Итоги совпадают с пересчётом."))
-    )
+    call_command("recount", "--check", stdout=io.StringIO())
+    assert tallies_totals(election_id=stations[101].election_id, dimension="category") == {"V1": 1}
 
 
 # --- Property: any sequence of submissions, edits, merges, splits, moderation decisions,

@@ -18,7 +18,7 @@ How exactness is kept (docs/task-policy.md has the whole policy):
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -280,7 +280,7 @@ def _contributions_replace(
         if old is not None:
             for dimension, key in old.keys:
                 deltas[(old.election_id, dimension, key, old.hour)] -= 1
-        hour = hour_of(report.received_at.astimezone(UTC))
+        hour = hour_of(report.received_at)
         keys = report_keys(report)
         for dimension, key in keys:
             deltas[(report.election_id, dimension, key, hour)] += 1
