@@ -172,7 +172,7 @@
         if (data.signin) return { kind: "signin", data: data };
         return { kind: "retry", data: data };
       });
-    }, function () { return { kind: "retry", data: {} }; });
+    }, function () { return { kind: "offline", data: {} }; });
   }
 
   function attempt(item, timeoutMs) {
@@ -200,7 +200,7 @@
             if (result.kind === "done") notice(strings.sentLater);
             if (result.kind === "conflict") notice(result.data.error);
             if (result.kind === "signin") notice(strings.signin);
-            if (result.kind === "retry") throw result; // still offline: try the rest later
+            if (result.kind === "offline") throw result; // no connection: try all later
           });
         });
       });
