@@ -255,3 +255,12 @@ def normalised(items: list[dict]) -> list[dict]:
         return text
 
     return [{key: value(item[key]) for key in item} for item in items]
+
+
+def test_shapes_without_an_id_are_written_in_their_own_order(categories):
+    response = exports.records_response(
+        exports.CategoryRecord, Category.objects.all(), ExportFormat.CSV, filename="c.csv"
+    )
+
+    rows = parse(b"".join(response.streaming_content), ExportFormat.CSV)
+    assert [row["code"] for row in rows] == sorted(categories)
