@@ -3,40 +3,18 @@ their personal link, files a report with a photo and sees it in "My reports"; th
 connection gone, files another, reloads the page, comes back online, and the server ends up
 with exactly one copy of it."""
 
-from pathlib import Path
-
 import pytest
 from django.db import connections
 
 from reports.models import Evidence, Report
 
+from .browser_helpers import browser  # noqa: F401 (a fixture)
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 @pytest.fixture
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def new_context(browser, live_server, settings):
+def new_context(browser, live_server, settings):  # noqa: F811 (the fixture above)
     """new_context(**options): a browser context on the live server, Russian unless told."""
     # The live server speaks plain HTTP; the cookies must not require HTTPS here.
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
