@@ -225,6 +225,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Reuse a worker's database connection for up to this many tasks instead of reconnecting
+# around every task; Django's CONN_MAX_AGE and health checks still apply (reports/tasks.py).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 # Aggregation (docs/task-policy.md): reports of one category at one station within this

@@ -9,8 +9,9 @@ import logging
 import time
 
 from celery import shared_task
+from celery.signals import task_postrun, task_prerun
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, close_old_connections
 
 from .models import Report
 from .services.aggregation import reports_aggregate, tallies_recount
@@ -26,6 +27,19 @@ RETRY = {
     "retry_jitter": True,
     "max_retries": 5,
 }
+
+
+@task_prerun.connect
+@task_postrun.connect
+def database_connections_tidy(sender=None, **kwargs) -> None:
+    """Keep a worker's database connection across tasks, as Django keeps it across requests.
+
+    Celery's Django fix-up would close it after every task unless CELERY_DB_REUSE_MAX is
+    set (settings), and a new PostgreSQL connection costs more than a small task. Django's
+    own rule then applies: drop a connection that is broken or older than CONN_MAX_AGE.
+    """
+    if not getattr(sender.request, "is_eager", False):
+        close_old_connections()
 
 
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=90, **RETRY)
