@@ -1,6 +1,6 @@
 """Bulk export of a million reports beside PostgreSQL's own `COPY … TO STDOUT`.
 
-Usage: .venv/bin/python bench/export.py [--rows 1000000] [--write]
+Usage: .venv/bin/python bench/export.py [--rows 1000000] [--rounds 3] [--write]
 
 Works in its own PostgreSQL database, `obs_bench_api` (BENCH_DATABASE_URL to change it),
 created, migrated and filled once (INSERT … SELECT generate_series: 3,611 stations, 1,000
@@ -13,7 +13,9 @@ observers, a report for every row asked, one incident per ten reports). Then, in
    `export_run` (eager Celery), file included. The child reports its wall time and its peak
    resident memory (ru_maxrss).
 
-With --write, puts the figures in the "JSON export and API" section of docs/benchmarks.md.
+Each round runs COPY and then the three jobs; the medians over the rounds are reported, as
+other work on the machine makes single runs vary. With --write, puts the figures in the
+"JSON export and API" section of docs/benchmarks.md.
 """
 
 import argparse
@@ -21,6 +23,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -193,7 +196,7 @@ def exporter(fmt: str, media: str) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def report(baseline: dict, results: dict[str, dict]) -> str:
+def report(baseline: dict, results: dict[str, dict], rounds: int) -> str:
     from django.db import connection
 
     rate = baseline["rows"] / baseline["seconds"]
@@ -201,7 +204,7 @@ def report(baseline: dict, results: dict[str, dict]) -> str:
         f"- {time.strftime('%Y-%m-%d')}, PostgreSQL {connection.pg_version // 10000}, "
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
         f"{baseline['rows']:,} reports in the full shape (joins: station, TIK, okrug, "
-        "category, observer):",
+        f"category, observer); medians of {rounds} rounds, COPY and the jobs taking turns:",
         f"  - `COPY (SELECT …) TO STDOUT`, text: {baseline['seconds']:.1f} s, "
         f"{rate:,.0f} rows/s, {baseline['bytes'] / 2**20:,.0f} MiB",
     ]
@@ -243,6 +246,7 @@ def write(text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--child", choices=FORMATS, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -253,10 +257,17 @@ def main() -> None:
     database_create()
     django_setup()
     seed(args.rows)
-    baseline = copy_baseline()
+    rounds = []
     with tempfile.TemporaryDirectory(prefix="bench-export-") as media:
-        results = {fmt: exporter(fmt, media) for fmt in FORMATS}
-    text = report(baseline, results)
+        for _ in range(args.rounds):
+            rounds.append(
+                {"copy": copy_baseline(), **{fmt: exporter(fmt, media) for fmt in FORMATS}}
+            )
+    medians = {
+        key: {**rounds[0][key], "seconds": statistics.median(r[key]["seconds"] for r in rounds)}
+        for key in rounds[0]
+    }
+    text = report(medians.pop("copy"), medians, args.rounds)
     print(text)
     if args.write:
         write(text)

@@ -38,7 +38,7 @@ def insert(request: HttpRequest) -> JsonResponse:
         channel=Channel.WEB,
         received_at=timezone.now(),
         description=request.POST.get("description", ""),
-        content_hash=hashlib.sha256(request.body).hexdigest(),
+        content_hash=hashlib.sha256(request.POST.urlencode().encode()).hexdigest(),
     )
     return JsonResponse({"status": "received", "id": report.pk}, status=201)
 

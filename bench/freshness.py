@@ -187,6 +187,7 @@ def run(args: argparse.Namespace) -> str:
     from reports.models import Category, Report
 
     election, stations, observers = election_create()
+    load_before = os.getloadavg()[0]
     categories = list(Category.objects.filter(system_only=False))
     worker = worker_start(connection.settings_dict["NAME"], args.pool, args.concurrency)
     commits: list[float] = []
@@ -235,7 +236,8 @@ def run(args: argparse.Namespace) -> str:
             f"- {time.strftime('%Y-%m-%d')}: {machine()}; PostgreSQL {pg_version}, "
             f"Redis {''.join(redis_version).removeprefix('v=')}, Python "
             f"{platform.python_version()}; one worker, {args.pool} × {args.concurrency}, "
-            "submitters, poller, PostgreSQL and Redis all on this machine.",
+            "submitters, poller, PostgreSQL and Redis all on this machine; load average "
+            f"{load_before:.1f} before the run, {os.getloadavg()[0]:.1f} after.",
             f"  - asked {args.rate}/s for {args.duration} s; submitted {len(commits)} reports "
             f"({achieved:.0f}/s achieved)",
             f"  - commit → tally visible: p50 {statistics.median(lags):.2f} s, "

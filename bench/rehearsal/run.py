@@ -305,12 +305,17 @@ def locust_env(env: dict[str, str], out: Path, **extra: str) -> dict[str, str]:
 
 
 def measure_beside_floor(stack: Stack, out: Path, seconds: int, clients: int) -> dict:
-    """Submission and the floor at the same concurrency, one after the other."""
+    """Submission and the floor at the same concurrency, one after the other; then the
+    submission again with the Celery worker stopped, to show what aggregating each report
+    costs the same CPUs (the reports wait in Redis and are aggregated once it is back)."""
     figures = {}
     for label, user_class, port, name in (
         ("submission", "SubmitObserver", stack.site_port, "POST /report/"),
         ("floor", "FloorClient", stack.floor_port, "POST /floor/"),
+        ("submission_worker_stopped", "SubmitObserver", stack.site_port, "POST /report/"),
     ):
+        if label == "submission_worker_stopped":
+            stack.procs.kill("worker", signal.SIGTERM)
         log(f"measuring {label}: {clients} clients for {seconds} s")
         run = LocustRun(
             user_class, f"http://127.0.0.1:{port}", clients, seconds, out / label,
@@ -318,6 +323,7 @@ def measure_beside_floor(stack: Stack, out: Path, seconds: int, clients: int) ->
         )  # fmt: skip
         run.run(stack.procs)
         figures[label] = stats_read(out / label)[name]
+    stack.worker_start()
     figures["ratio"] = figures["submission"]["rps"] / max(figures["floor"]["rps"], 0.001)
     return figures
 
@@ -392,14 +398,46 @@ def world_command(env: dict[str, str], out: Path, *args: str) -> str:
     return result.stdout
 
 
+def world_prepare(
+    postgres: Postgres, database: str, env: dict[str, str], out: Path, observers: int,
+    stations: int,
+) -> None:  # fmt: skip
+    """A fresh database with the seeded world. Seeding 10,000 observers through the services
+    takes minutes, so the first run keeps a template database and its world.json, and later
+    runs of the same size copy them (CREATE DATABASE … TEMPLATE, seconds)."""
+    template = f"{database}_seed_{observers}_{stations}"
+    saved = out.parent / f"{template}.json"
+    query = f"SELECT 1 FROM pg_database WHERE datname = '{template}'"  # noqa: S608 (integers)
+    exists = postgres.psql(query) == "1"
+    if exists and saved.exists():
+        log(f"copying the seeded world from {template}")
+        postgres.psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        postgres.psql(f"CREATE DATABASE {database} TEMPLATE {template}")
+        (out / "world.json").write_text(saved.read_text())
+        return
+    postgres.database_reset(database)
+    log("migrating and seeding")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT, env=env, check=True,
+    )  # fmt: skip
+    started = time.monotonic()
+    world_command(env, out, "seed", "--observers", str(observers), "--stations", str(stations))
+    log(f"seeded in {time.monotonic() - started:.0f} s")
+    postgres.psql(f"DROP DATABASE IF EXISTS {template}")
+    postgres.psql(f"CREATE DATABASE {template} TEMPLATE {database}")
+    saved.write_text((out / "world.json").read_text())
+
+
 def summary_lines(result: dict) -> list[str]:
     total = result["verify"]["total"]
     lines = []
     if "beside_floor" in result:
         sub, floor = result["beside_floor"]["submission"], result["beside_floor"]["floor"]
-        for label, row in (("submission", sub), ("floor", floor)):
+        alone = result["beside_floor"]["submission_worker_stopped"]
+        for label, row in (("submission", sub), ("floor", floor), ("(no worker)", alone)):
             lines.append(
-                f"{label:<10} {row['rps']:7.1f} req/s  p50 {row['p50_ms']:4.0f} ms  "
+                f"{label:<12} {row['rps']:7.1f} req/s  p50 {row['p50_ms']:4.0f} ms  "
                 f"p99 {row['p99_ms']:4.0f} ms  errors {row['failures']}"
             )
         lines.append(f"submission / floor throughput: {result['beside_floor']['ratio']:.2f}")
@@ -411,7 +449,8 @@ def summary_lines(result: dict) -> list[str]:
     for kind, figures in result["verify"]["kinds"].items():
         lines.append(
             f"  {kind:<8} sent {figures['sent']}, acknowledged {figures['acknowledged']}, "
-            f"stored {figures['stored']}, never acknowledged {figures['never_acknowledged']}"
+            f"stored {figures['stored']}, never acknowledged {figures['never_acknowledged']} "
+            f"(of which never sent: {figures['never_attempted']})"
         )
     lines += [
         f"reports acknowledged: {total['acknowledged']}",
@@ -474,17 +513,7 @@ def main() -> None:
     try:
         postgres.ensure()
         redis.start()
-        postgres.database_reset(database)
-        log("migrating and seeding")
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=ROOT, env=env, check=True,
-        )  # fmt: skip
-        started = time.monotonic()
-        world_command(
-            env, out, "seed", "--observers", str(args.observers), "--stations", str(args.stations)
-        )
-        log(f"seeded in {time.monotonic() - started:.0f} s")
+        world_prepare(postgres, database, env, out, args.observers, args.stations)
         stack = Stack(
             procs, env, args.site_port, None if args.no_floor else args.floor_port,
             gunicorn_workers=args.gunicorn_workers,

@@ -139,6 +139,8 @@ def verify(out: Path) -> dict:
             "duplicated": sum(group["n"] - 1 for group in twice),
             "stored_not_sent": len(stored - set(sent)),
             "never_acknowledged": len(set(sent) - acknowledged),
+            # Still waiting on the phone when the day's time ran out: never sent at all.
+            "never_attempted": sum(1 for entry in sent.values() if entry["attempts"] == 0),
             "never_acknowledged_but_stored": len((set(sent) - acknowledged) & stored),
         }
     totals = Counter()
