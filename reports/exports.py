@@ -292,14 +292,13 @@ def records_encode(
         ordering = "__".join(record().fields[record.ordering_field].source_attrs)
         lines = _python_lines(record, queryset.order_by(ordering), fmt)
     if fmt == ExportFormat.CSV:
-        yield next(lines)  # the header
+        yield bytes(next(lines))  # the header
     count = 0
     for batch in _batches(lines, BATCH_ROWS):
-        chunk = b"".join(batch)
         if fmt == ExportFormat.JSON:
-            # A JSON record holds no raw newline (JSON escapes it): each one ends a record.
-            chunk = (b",\n" if count else b"[\n") + chunk[:-1].replace(b"\n", b",\n")
-        yield chunk
+            yield (b",\n" if count else b"[\n") + b",\n".join(line[:-1] for line in batch)
+        else:
+            yield b"".join(batch)
         before, count = count, count + len(batch)
         if on_progress is not None and count // progress_every > before // progress_every:
             on_progress(count)
@@ -309,7 +308,7 @@ def records_encode(
         on_progress(count)
 
 
-def _batches(items: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
+def _batches(items: Iterator, size: int) -> Iterator[list]:
     while batch := list(islice(items, size)):
         yield batch
 
@@ -376,7 +375,7 @@ def _csv_value(value) -> str:
     return str(value)
 
 
-def _copy_lines(record: type[Record], queryset: QuerySet, fmt: str) -> Iterator[bytes]:
+def _copy_lines(record: type[Record], queryset: QuerySet, fmt: str) -> Iterator[memoryview]:
     """Each record as rendered by PostgreSQL, one COPY row at a time (one snapshot).
 
     The planner does not count the cost of rendering JSON, so it keeps plans serial; made
@@ -388,8 +387,9 @@ def _copy_lines(record: type[Record], queryset: QuerySet, fmt: str) -> Iterator[
         cursor.execute("SET LOCAL parallel_setup_cost = 0")
         cursor.execute("SET LOCAL parallel_tuple_cost = 0")
         with cursor.copy(statement, params) as copy:
+            # Each row is a view on its own buffer: kept, not copied, until joined.
             while row := copy.read():
-                yield bytes(row)
+                yield row
 
 
 def copy_statement(record: type[Record], queryset: QuerySet, fmt: str) -> tuple[str, tuple]:
