@@ -4,7 +4,7 @@ Lists are cursor-paginated, filtered by django-filter and ordered with ?ordering
 and reports also serve incremental sync (?changed_since=, see pagination.py).
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -85,19 +85,8 @@ class SyncMixin:
     def list(self, request: Request, *args, **kwargs) -> Response:
         if SYNC_PARAM not in request.query_params:
             return super().list(request, *args, **kwargs)
-        after = sync_cursor_decode(request.query_params[SYNC_PARAM])
-        settled = timezone.now() - timedelta(seconds=settings.API_SYNC_SETTLE_SECONDS)
-        changed = self.filter_queryset(self.sync_rows()).filter(updated_at__lte=settled)
-        if after is not None:
-            moment, pk = after
-            changed = changed.filter(Q(updated_at__gt=moment) | Q(updated_at=moment, pk__gt=pk))
-        window = list(
-            changed.order_by("updated_at", "pk").values_list("pk", "updated_at")[
-                : self.paginator.get_page_size(request)
-            ]
-        )
-        stamps = dict(window)
-        visible = {row.pk: row for row in self.get_queryset().filter(pk__in=stamps)}
+        window = self.sync_window(request)
+        visible = {row.pk: row for row in self.get_queryset().filter(pk__in=dict(window))}
         serializer = self.get_serializer()
         results = [
             serializer.to_representation(visible[pk])
@@ -105,13 +94,23 @@ class SyncMixin:
             if pk in visible and visible[pk].updated_at == stamp
         ]
         removed = [pk for pk, _stamp in window if pk not in visible]
-        cursor = sync_cursor_encode(window[-1][1], window[-1][0]) if window else None
         next_url = request.build_absolute_uri()
-        if cursor is not None:
+        if window:
+            cursor = sync_cursor_encode(window[-1][1], window[-1][0])
             next_url = replace_query_param(next_url, SYNC_PARAM, cursor)
-        return Response(
-            {"next": next_url, "previous": None, "results": results, "removed": removed}
-        )
+        body = {"next": next_url, "previous": None, "results": results, "removed": removed}
+        return Response(body)
+
+    def sync_window(self, request: Request) -> list[tuple[int, datetime]]:
+        """(id, updated_at) of the next settled rows changed after the cursor, in order."""
+        after = sync_cursor_decode(request.query_params[SYNC_PARAM])
+        settled = timezone.now() - timedelta(seconds=settings.API_SYNC_SETTLE_SECONDS)
+        changed = self.filter_queryset(self.sync_rows()).filter(updated_at__lte=settled)
+        if after is not None:
+            moment, pk = after
+            changed = changed.filter(Q(updated_at__gt=moment) | Q(updated_at=moment, pk__gt=pk))
+        size = self.paginator.get_page_size(request)
+        return list(changed.order_by("updated_at", "pk").values_list("pk", "updated_at")[:size])
 
 
 @extend_schema_view(list=extend_schema(parameters=[SYNC_PARAMETER]))
