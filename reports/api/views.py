@@ -101,7 +101,7 @@ class SyncMixin:
         body = {"next": next_url, "previous": None, "results": results, "removed": removed}
         return Response(body)
 
-    def sync_window(self, request: Request) -> list[tuple[int, datetime]]:
+    def sync_window(self, request: Request) -> "list[tuple[int, datetime]]":
         """(id, updated_at) of the next settled rows changed after the cursor, in order."""
         after = sync_cursor_decode(request.query_params[SYNC_PARAM])
         settled = timezone.now() - timedelta(seconds=settings.API_SYNC_SETTLE_SECONDS)
