@@ -19,6 +19,7 @@ import platform
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,18 +227,32 @@ def moderators():
     return everywhere, limited
 
 
+@dataclass(frozen=True)
+class Result:
+    name: str
+    times: list[float]
+    cpu: list[float]
+    database: list[float]
+    queries: int
+
+
 class QueryCounter:
-    """A database execute wrapper that counts the queries run through it."""
+    """A database execute wrapper that counts the queries run through it and their time."""
 
     def __init__(self):
         self.count = 0
+        self.seconds = 0.0
 
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
-        return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
 
 
-def measure(runs: int) -> list[tuple[str, list[float], list[float], int]]:
+def measure(runs: int) -> list["Result"]:
     from django.db import connection
     from django.test import Client
 
@@ -248,17 +263,17 @@ def measure(runs: int) -> list[tuple[str, list[float], list[float], int]]:
         client.force_login(limited if "limited" in name else everywhere)
         for _ in range(3):
             assert client.get(url).status_code == 200, url
-        queries = QueryCounter()
-        with connection.execute_wrapper(queries):
-            client.get(url)
-        times, cpu = [], []
+        times, cpu, database = [], [], []
         for _ in range(runs):
+            queries = QueryCounter()
             started, started_cpu = time.perf_counter(), time.process_time()
-            response = client.get(url)
+            with connection.execute_wrapper(queries):
+                response = client.get(url)
             times.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
+            database.append(queries.seconds * 1000)
             assert response.status_code == 200
-        results.append((name, times, cpu, queries.count))
+        results.append(Result(name, times, cpu, database, queries.count))
     return results
 
 
@@ -286,22 +301,24 @@ def machine() -> str:
     )
 
 
-def report(results: list[tuple[str, list[float], list[float], int]], runs: int) -> str:
+def report(results: list["Result"], runs: int) -> str:
     load = os.getloadavg()[0]
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; load average {load:.1f} while "
         f"measuring (other work shared the CPUs); {runs} requests per page after 3 warm-up "
-        "requests, server time in milliseconds (wall clock; the CPU column is the Django "
-        "process's own share, which contention does not inflate):",
+        "requests; milliseconds of server time (wall clock), then the medians of the "
+        "Django process's own CPU time and of the time spent waiting for the database:",
         "",
-        "| page | median | 95th percentile | max | Django's CPU, median | queries |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| page | median | 95th percentile | max | Django's CPU | database | queries |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, times, cpu, queries in results:
+    for result in results:
+        times = result.times
         p95 = statistics.quantiles(times, n=20)[-1] if len(times) > 1 else times[0]
         lines.append(
-            f"| {name} | {statistics.median(times):.0f} | {p95:.0f} | {max(times):.0f} "
-            f"| {statistics.median(cpu):.0f} | {queries} |"
+            f"| {result.name} | {statistics.median(times):.0f} | {p95:.0f} | {max(times):.0f} "
+            f"| {statistics.median(result.cpu):.0f} | {statistics.median(result.database):.0f} "
+            f"| {result.queries} |"
         )
     return "\n".join(lines)
 
@@ -314,7 +331,12 @@ incidents, 10,000 observers, tallies and 300 alerts, generated in SQL in the dat
 and the dashboard. Lists never run a full COUNT (they count at most 2,000 rows, 40 pages),
 load related rows by joins, and filter incidents by their reports with EXISTS; the queues
 read incidents in the order of an expression index; the dashboard reads only tallies,
-alerts and the ten oldest open incidents (a partial index)."""
+alerts and the ten oldest open incidents (a partial index).
+
+Read the wall-clock figures with the load average beside them: on a shared 2-CPU machine
+other work keeps the CPUs busy, and a page then waits its turn for most of its wall time. The
+Django CPU and database columns are what a page costs; on an idle machine its wall time is
+about their sum."""
 
 
 def write(text: str) -> None:
