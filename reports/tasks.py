@@ -20,6 +20,9 @@ from .services.alerts import alerts_deliver
 log = logging.getLogger(__name__)
 
 TRANSIENT = (OperationalError, InterfaceError)
+# Seconds after which a waiting aggregate_report message is discarded (a backlog after an
+# outage is cleared by the sweep's batches, not one message at a time).
+AGGREGATE_EXPIRES = 60
 RETRY = {
     "autoretry_for": TRANSIENT,
     "retry_backoff": 1,
@@ -42,12 +45,20 @@ def database_connections_tidy(sender=None, **kwargs) -> None:
         close_old_connections()
 
 
-@shared_task(acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=90, **RETRY)
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=60,
+    time_limit=90,
+    expires=AGGREGATE_EXPIRES,
+    **RETRY,
+)
 def aggregate_report(report_id: int) -> int:
     """Aggregate one report, and under load a batch of other pending ones with it.
 
     Under load most of these find their report already taken by an earlier task's batch;
-    they return after one indexed read instead of opening a transaction.
+    they return after one indexed read instead of opening a transaction. A message older
+    than AGGREGATE_EXPIRES is dropped unread: by then the sweep has taken its report.
     """
     if not Report.objects.filter(pk=report_id, aggregated_at__isnull=True).exists():
         return 0
