@@ -47,6 +47,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=30, help="seconds of submitting")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes/threads")
     parser.add_argument("--pool", default="prefork", choices=["prefork", "threads", "solo"])
+    parser.add_argument("--prefetch", type=int, default=1, help="worker prefetch multiplier")
     parser.add_argument("--write", action="store_true", help="write docs/benchmarks.md")
     return parser.parse_args()
 
@@ -93,7 +94,7 @@ def election_create():
     return election, stations, observers
 
 
-def worker_start(database_name: str, pool: str, concurrency: int) -> subprocess.Popen:
+def worker_start(database_name: str, args: argparse.Namespace) -> subprocess.Popen:
     from django.conf import settings
 
     db = settings.DATABASES["default"]
@@ -105,7 +106,8 @@ def worker_start(database_name: str, pool: str, concurrency: int) -> subprocess.
     command = [
         sys.executable, "-m", "celery", "-A", "observer", "worker", "--beat",
         f"--schedule={ROOT / 'var' / 'bench-freshness-beat'}",
-        f"--pool={pool}", f"--concurrency={concurrency}", "--loglevel=WARNING",
+        f"--pool={args.pool}", f"--concurrency={args.concurrency}", "--loglevel=WARNING",
+        f"--prefetch-multiplier={args.prefetch}",
         "--without-gossip", "--without-mingle", "--without-heartbeat",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
@@ -189,7 +191,7 @@ def run(args: argparse.Namespace) -> str:
     election, stations, observers = election_create()
     load_before = os.getloadavg()[0]
     categories = list(Category.objects.filter(system_only=False))
-    worker = worker_start(connection.settings_dict["NAME"], args.pool, args.concurrency)
+    worker = worker_start(connection.settings_dict["NAME"], args)
     commits: list[float] = []
     samples: list[tuple[float, int]] = []
     stop = threading.Event()
@@ -235,7 +237,8 @@ def run(args: argparse.Namespace) -> str:
         [
             f"- {time.strftime('%Y-%m-%d')}: {machine()}; PostgreSQL {pg_version}, "
             f"Redis {''.join(redis_version).removeprefix('v=')}, Python "
-            f"{platform.python_version()}; one worker, {args.pool} × {args.concurrency}, "
+            f"{platform.python_version()}; one worker, {args.pool} × {args.concurrency} "
+            f"(prefetch {args.prefetch}), "
             "submitters, poller, PostgreSQL and Redis all on this machine; load average "
             f"{load_before:.1f} before the run, {os.getloadavg()[0]:.1f} after.",
             f"  - asked {args.rate}/s for {args.duration} s; submitted {len(commits)} reports "
