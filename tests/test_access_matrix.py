@@ -15,8 +15,8 @@ GET by each role:
 
 The objects in the URLs (an incident, a report and its evidence, a station, an export…) all
 belong to okrug ЦАО; the moderator works on САО only. Admin pages of models this world has
-no row of are visited with a missing id ("missing" in MODELS): staff who may see the model
-are sent back to the list (302), others refused (403).
+no row of are visited with a missing id: staff who may see the model are sent back to the
+list (302), others refused (403).
 """
 
 import random
