@@ -2,10 +2,10 @@
 
 How exactness is kept (docs/task-policy.md has the whole policy):
 
-1. A report waits with `aggregated_at` null. A worker claims it with a conditional UPDATE
-   (`aggregated_at IS NULL` → now) on rows it locked with SKIP LOCKED, and does all of its
-   work in that same transaction, so a crash rolls the claim back and a second run finds
-   nothing to claim.
+1. A report waits with `aggregated_at` null. A worker claims it by locking the pending row
+   (`aggregated_at IS NULL … FOR UPDATE SKIP LOCKED`) and sets `aggregated_at` in the same
+   transaction as all of its work, so a crash rolls the claim back, a concurrent run skips
+   the row, and a second run finds nothing to claim.
 2. What the report added to the tallies is kept in ReportContribution. Aggregating a report
    again subtracts that and adds the report's current keys, so a changed report moves its
    count instead of counting twice.
@@ -163,7 +163,12 @@ def reports_aggregate(*, report_ids: Sequence[int] = (), batch: int = 0) -> int:
             .values_list("pk", flat=True)
         )
         previous = ReportContribution.objects.in_bulk(claimed)
-        incidents_recompute(incident_ids=_cluster(reports))
+        touched = _cluster(reports)
+        aggregated_at = timezone.now()
+        for report in reports:
+            report.aggregated_at = aggregated_at
+        rows_update(reports, ["aggregated_at", "incident"])
+        incidents_recompute(incident_ids=touched)
         _tally_add(_contributions_replace(reports, previous))
         fresh = [r for r in reports if r.pk not in previous]
         for draft in alert_drafts(fresh):
@@ -172,6 +177,11 @@ def reports_aggregate(*, report_ids: Sequence[int] = (), batch: int = 0) -> int:
 
 
 def _claim(report_ids: Sequence[int], batch: int) -> list[int]:
+    """Lock pending reports that nobody else holds; the caller marks them in this transaction.
+
+    The row locks make the claim: a concurrent run skips these rows, and once this
+    transaction commits with `aggregated_at` set they are no longer pending.
+    """
     pending = (
         Report.objects.select_for_update(skip_locked=True)
         .filter(aggregated_at__isnull=True)
@@ -181,8 +191,6 @@ def _claim(report_ids: Sequence[int], batch: int) -> list[int]:
     ids = list(pending.filter(pk__in=report_ids)) if report_ids else []
     if batch:
         ids += list(pending.exclude(pk__in=ids)[:batch])
-    if ids:
-        Report.objects.filter(pk__in=ids).update(aggregated_at=timezone.now())
     return ids
 
 
@@ -191,8 +199,8 @@ def _cluster(reports: list[Report]) -> set[int]:
 
     A report is clustered when it has no incident, or when an edit moved it away from its
     incident's station or category and no moderator has arranged that incident. One query
-    finds the candidate incidents of the whole batch, one inserts the new incidents and one
-    updates the reports.
+    finds the candidate incidents of the whole batch and one inserts the new incidents; the
+    caller writes the reports' new incident ids.
     """
     touched = {r.incident_id for r in reports if r.incident_id}
     loose = sorted(
@@ -232,7 +240,6 @@ def _cluster(reports: list[Report]) -> set[int]:
     for report in loose:
         if report.incident_id in new:
             report.incident_id = new[report.incident_id].pk
-    rows_update(loose, ["incident"])
     return touched | {r.incident_id for r in loose}
 
 
