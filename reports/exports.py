@@ -367,11 +367,18 @@ def _python_lines(record: type[Record], queryset: QuerySet, fmt: str) -> Iterato
         yield line(_csv_value(item[name]) for name in names)
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula: such text is
+# written after an apostrophe, which spreadsheets do not show (OWASP, "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_value(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return str(value)
 
 
@@ -430,11 +437,15 @@ def copy_statement(record: type[Record], queryset: QuerySet, fmt: str) -> tuple[
 
 
 def _csv_column(column: str, field: serializers.Field) -> str:
-    """A column as the CSV of `_python_lines` writes it: times as in JSON, booleans as words."""
+    """A column as `_csv_value` writes it: times as in JSON, booleans as words, and text
+    that a spreadsheet would run as a formula after an apostrophe."""
     if isinstance(field, serializers.DateTimeField):
         return f"to_json({column}) #>> '{{}}'"
     if isinstance(field, serializers.BooleanField):
         return f"{column}::text"
+    if isinstance(field, serializers.CharField):
+        starts = r"'=', '+', '-', '@', E'\t', E'\r'"  # FORMULA_STARTS
+        return f"CASE WHEN left({column}, 1) IN ({starts}) THEN '''' || {column} ELSE {column} END"
     return column
 
 

@@ -59,7 +59,7 @@ def dataset(stations, observer, other_observer, moderator):
         moderator,
     )
     report_send(stations[102], "R4", observer, description="Угрозы")
-    report_send(stations[3601], "V3", observer)
+    report_send(stations[3601], "V3", observer, description="-списки не показаны")
     return Report.objects.all()
 
 
@@ -264,3 +264,13 @@ def test_shapes_without_an_id_are_written_in_their_own_order(categories):
 
     rows = parse(b"".join(response.streaming_content), ExportFormat.CSV)
     assert [row["code"] for row in rows] == sorted(categories)
+
+
+def test_csv_text_a_spreadsheet_would_run_as_a_formula_is_defused(stations, observer, moderator):
+    verify(report_send(stations[101], "V1", observer, description='=HYPERLINK("x")'), moderator)
+
+    rows = parse(export_file("reports", ExportFormat.CSV, ExportScope.PUBLIC), ExportFormat.CSV)
+    items = parse(export_file("reports", ExportFormat.JSON, ExportScope.PUBLIC), "json")
+
+    assert rows[0]["description"] == '\'=HYPERLINK("x")'
+    assert items[0]["description"] == '=HYPERLINK("x")'  # JSON keeps the text as sent
