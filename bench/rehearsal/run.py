@@ -27,6 +27,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -241,22 +242,26 @@ class Stack:
         wait_until(lambda: "ready" in log_tail(log_path, offset), 60, "Celery worker")
 
     def worker_kill_mid_task(self, timeout: float = 30) -> bool:
-        """SIGKILL the worker (and its pool) once a task is running; True if one was."""
+        """SIGKILL the worker (and its pool) once a task is running; True if one was.
+
+        Running: a task id whose "received" line came after this call and whose
+        "succeeded", "raised" or "retry" line has not come yet."""
         log_path = self.procs.out / "worker.log"
         offset = log_path.stat().st_size
         busy = False
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = log_tail(log_path, offset)
-            # A task is running between "received" and its "succeeded" line.
-            received = text.count("] received")
-            finished = text.count("succeeded in") + text.count("raised")
-            if received > finished:
-                busy = True
-                break
-            time.sleep(0.05)
+        while time.monotonic() < deadline and not busy:
+            started, ended = set(), set()
+            for task_id, event in TASK_LINE.findall(log_tail(log_path, offset)):
+                (started if event == "received" else ended).add(task_id)
+            busy = bool(started - ended)
+            if not busy:
+                time.sleep(0.02)
         self.procs.kill("worker", signal.SIGKILL)
         return busy
+
+
+TASK_LINE = re.compile(r"Task [\w.]+\[([0-9a-f-]+)\] (received|succeeded|raised|retry)")
 
 
 @dataclass
