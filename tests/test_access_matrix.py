@@ -377,7 +377,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
 def clients_build(world: World) -> dict[str, Client]:
     """One client per role, signed in once; each test's changes to sessions roll back."""
     citizen = Client(REMOTE_ADDR=address())
-    citizen.post(
+    sent = citizen.post(
         "/citizen/",
         {
             "uuid": str(uuid.uuid4()),
@@ -387,6 +387,7 @@ def clients_build(world: World) -> dict[str, Client]:
             "description": "Вброс",
         },
     )
+    assert sent.status_code == 302, "the citizen's report was not accepted"
     observer = client_signed_in(world.observer_link)
     observer.defaults["REMOTE_ADDR"] = address()
     moderator, coordinator = Client(REMOTE_ADDR=address()), Client(REMOTE_ADDR=address())
