@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
-from django.db.models import Count, F, Sum, Value
-from django.db.models.functions import TruncHour
+from django.db.models import CharField, Count, F, Sum, Value
+from django.db.models.functions import Cast, Concat, TruncHour
 
 from .models import SEVERITY_RANK, Report, ReviewStatus, Severity, Tally, Trust
 
@@ -67,6 +67,7 @@ def contribution_keys(
         (d.PHASE, phase),
         (d.SEVERITY, severity),
         (d.STATUS, status),
+        (d.OKRUG_CATEGORY, f"{okrug_id}:{category}"),
     ]
 
 
@@ -81,6 +82,9 @@ DIMENSION_FIELDS = {
     Tally.Dimension.PHASE: F("category__phase"),
     Tally.Dimension.SEVERITY: F("category__severity"),
     Tally.Dimension.STATUS: F("status"),
+    Tally.Dimension.OKRUG_CATEGORY: Concat(
+        Cast("station__okrug_id", CharField()), Value(":"), "category_id", output_field=CharField()
+    ),
 }
 TallyKey = tuple[int, str, str, datetime]
 

@@ -71,6 +71,7 @@ def test_a_report_counts_once_in_every_dimension_in_its_hour(stations, categorie
         ("phase", "home_voting"),
         ("severity", "C"),
         ("status", "new"),
+        ("okrug_category", f"{station.okrug_id}:H1"),
     }
     assert set(rows) == expected_keys
     assert set(rows.values()) == {(hour_utc(noon), 1)}

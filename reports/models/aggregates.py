@@ -16,20 +16,18 @@ from .coverage import SILENCE_ALERT_TEXTS
 class Tally(models.Model):
     """How many reports fall under one key in one clock hour, kept up to date incrementally.
 
-    Every report counts once in each dimension, in the hour it was received (UTC, truncated):
+    Every report counts once in each dimension, in the hour it was received (UTC, truncated).
+    Dimensions and their keys:
 
-    ============  =============================================  ===================
-    dimension     key                                            example
-    ============  =============================================  ===================
-    ``all``       ``""`` (every report of the election)          ``""``
-    ``station``   station id (``Station.pk``, not its number)    ``"412"``
-    ``tik``       TIK id (``Tik.pk``)                            ``"17"``
-    ``okrug``     okrug id (``Okrug.pk``)                        ``"3"``
-    ``category``  category code                                  ``"V1"``
-    ``phase``     phase of the category (``Phase`` values)       ``"voting"``
-    ``severity``  default severity of the category               ``"C"``
-    ``status``    the report's review status (``ReviewStatus``)  ``"verified"``
-    ============  =============================================  ===================
+    - ``all``: ``""``, every report of the election;
+    - ``station``, ``tik``, ``okrug``: the place's id (``Station.pk``, not its number), e.g.
+      ``"412"``;
+    - ``category``: the category code, e.g. ``"V1"``;
+    - ``phase``: the category's phase (``Phase`` values), e.g. ``"voting"``;
+    - ``severity``: the category's default severity, ``"C"``, ``"S"`` or ``"P"``;
+    - ``status``: the report's review status (``ReviewStatus`` values), e.g. ``"verified"``;
+    - ``okrug_category``: ``"<okrug id>:<category code>"``, e.g. ``"3:V1"``, for dashboards
+      scoped to some okrugs.
 
     There is no row for "all hours": a key's total is ``Sum("count")`` over its hours (at most
     one row per hour, so a day is a few dozen rows). Rows may hold 0 after a report moved to
@@ -46,6 +44,7 @@ class Tally(models.Model):
         PHASE = "phase", _("phase")
         SEVERITY = "severity", _("severity")
         STATUS = "status", _("status")
+        OKRUG_CATEGORY = "okrug_category", _("okrug and category")
 
     election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="tallies")
     dimension = models.CharField(_("dimension"), max_length=16, choices=Dimension.choices)
