@@ -11,7 +11,16 @@ from django.test import TestCase, override_settings
 from django.urls import reverse
 from django.utils import translation
 
-from reports.models import Observer, Okrug, Report, Severity, SignInLink, Station, Tik
+from reports.models import (
+    Observer,
+    OfficialResult,
+    Okrug,
+    Report,
+    Severity,
+    SignInLink,
+    Station,
+    Tik,
+)
 from reports.services.observers import token_hash
 
 PASSWORDS = {
@@ -74,6 +83,11 @@ class SeedDemoTest(TestCase):
         self.assertLess(critical, serious)
         self.assertGreater(critical, 0)
         self.assertGreater(reports.values("category").distinct().count(), 10)
+
+    def test_every_station_has_official_results_on_the_moscow_2013_form(self):
+        assert Station.objects.get(number=1).election.protocol_template["key"] == "moscow-2013"
+        assert OfficialResult.objects.count() == 3611
+        assert OfficialResult.objects.filter(station__isnull=True).count() == 0
 
     def test_staff_accounts_belong_to_their_role_groups(self):
         admin = User.objects.get(username="admin")

@@ -21,9 +21,15 @@ from django.utils.translation import gettext as _
 
 from reports.importers.observers import signin_url
 from reports.models import Category, Channel, Election, LegalStatus, Observer, Report, Tik, Trust
+from reports.protocols import template_load
 from reports.services.accounts import staff_account_ensure
 from reports.services.observer_import import IssuedLink, ObserverRow, observers_import
 from reports.services.places import StationRow, election_create, stations_import
+from reports.services.protocols import (
+    election_template_set,
+    official_results_generate,
+    results_aggregate,
+)
 from reports.services.roles import role_groups_ensure
 from reports.services.submission import ReportInput, report_submit
 
@@ -220,6 +226,7 @@ class Command(BaseCommand):
                 election = self.places(options["stations"])
                 link = self.observers(election, options["observers"])
                 self.reports(election, options["reports"])
+                self.official_results(election)
                 passwords = self.staff()
         finally:
             logging.disable(logging.NOTSET)
@@ -246,6 +253,15 @@ class Command(BaseCommand):
             return
         for data, observer, channel in report_inputs(election, total, random.Random(98)):
             report_submit(data=data, observer=observer, channel=channel)
+
+    def official_results(self, election: Election) -> None:
+        """The Moscow 2013 protocol form and invented per-station results with its totals."""
+        if election.protocol_template:
+            return
+        template = template_load("moscow-2013")
+        election_template_set(election=election, template=template)
+        official_results_generate(election=election, totals=template["official_totals"])
+        results_aggregate(election=election)
 
     def staff(self) -> dict[str, str]:
         role_groups_ensure()
