@@ -9,6 +9,12 @@ An upload is judged by its bytes, never by its name or the browser's content typ
    text formats have no signature and fail here;
 3. a file whose name claims another media type than its content is refused, and so is one
    whose first bytes carry web-page markup (a polyglot meant to be opened as HTML);
+3a. the whole file is then read in chunks, never all at once, for what a polyglot hides
+   further on: a ZIP archive's end record in the last 64 KB (where archive readers look for
+   it), and, in a photo, web-page markup in the metadata segments or after the image's end.
+   A JPEG is walked segment by segment, so an EXIF thumbnail (a whole JPEG inside the APP1
+   segment) is skipped as part of its segment; bytes after the image's end are allowed (a
+   camera's second picture or a motion photo's video) as long as they carry no markup;
 4. photos are opened with Pillow: more than Image.MAX_IMAGE_PIXELS pixels is refused as a
    decompression bomb, then the file is verified and fully decoded, so a truncated or forged
    image fails before it is stored.
@@ -19,6 +25,7 @@ from EXIF is applied first so the picture stays upright. Videos get no public co
 way here to strip their metadata); their originals stay private like every original.
 """
 
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +45,14 @@ PUBLIC_MAX_EDGE = 2560
 PUBLIC_JPEG_QUALITY = 85
 HEAD_BYTES = 8192
 MARKUP = (b"<script", b"<html", b"<svg", b"<?php", b"<!doctype", b"<body", b"<iframe")
+# Beyond the head, a tag must be followed by a space, "/" or ">", so that compressed bytes
+# of a long picture or video hardly ever spell one by chance.
+MARKUP_TAG = re.compile(rb"<(?:script|html|svg|\?php|!doctype|body|iframe)[\s/>]", re.IGNORECASE)
+MARKUP_OVERLAP = 16  # bytes a chunk shares with the next, so no tag is cut in two
+CHUNK_BYTES = 64 * 1024
+ZIP_END = b"PK\x05\x06"
+ZIP_END_SEARCH = 22 + 65535  # the end record and the longest archive comment
+TRAILER_SLACK = 32  # padding some encoders leave after a JPEG's end
 
 # content type: (kind, Pillow format or None for videos, file-name extensions)
 ACCEPTED = {
@@ -109,9 +124,113 @@ def inspect(upload: UploadedFile) -> Inspection:
         raise EvidenceRejected(
             _("“%(name)s” contains web-page code and was not accepted.") % {"name": name}
         )
+    polyglot_check(upload, image_format)
     if image_format is not None:
         image_check(upload, image_format)
     return Inspection(kind=kind, content_type=guess.mime, extension=extensions[0])
+
+
+def polyglot_check(upload: UploadedFile, image_format: str | None) -> None:
+    """Refuse a file that is also a ZIP archive, or a photo that carries web-page markup
+    beyond its head: in its JPEG metadata segments or after the image's end."""
+    name = upload.name or ""
+    try:
+        if zip_end_found(upload):
+            raise EvidenceRejected(
+                _("“%(name)s” contains an archive and was not accepted.") % {"name": name}
+            )
+        if image_format == "JPEG":
+            found = jpeg_markup_found(upload)
+        elif image_format is not None:
+            found = markup_found(upload, HEAD_BYTES)
+        else:
+            found = False
+        if found:
+            raise EvidenceRejected(
+                _("“%(name)s” contains web-page code and was not accepted.") % {"name": name}
+            )
+    finally:
+        upload.seek(0)
+
+
+def zip_end_found(upload: UploadedFile) -> bool:
+    start = max(0, upload.size - ZIP_END_SEARCH)
+    upload.seek(start)
+    return ZIP_END in upload.read(ZIP_END_SEARCH)
+
+
+def markup_found(upload: UploadedFile, start: int, end: int | None = None) -> bool:
+    """Whether bytes start..end (to the file's end if None) carry a tag, read in chunks."""
+    upload.seek(start)
+    position, carried = start, b""
+    while end is None or position < end:
+        size = CHUNK_BYTES if end is None else min(CHUNK_BYTES, end - position)
+        chunk = upload.read(size)
+        if not chunk:
+            return False
+        if MARKUP_TAG.search(carried + chunk):
+            return True
+        position += len(chunk)
+        carried = chunk[-MARKUP_OVERLAP:]
+    return False
+
+
+def jpeg_markup_found(upload: UploadedFile) -> bool:
+    """Walk a JPEG's segments: look for markup in each metadata segment and in what follows
+    the image's end; skip the compressed picture. Standalone markers carry no data."""
+    upload.seek(2)  # after the start-of-image marker
+    while True:
+        marker = jpeg_marker_read(upload)
+        if marker is None:
+            return False  # broken: image_check refuses it
+        if marker == 0xD9:  # end of image
+            end = upload.tell()
+            return upload.size - end > TRAILER_SLACK and markup_found(upload, end)
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            continue
+        length = int.from_bytes(upload.read(2), "big")
+        if length < 2:
+            return False
+        start = upload.tell()
+        if markup_found(upload, start, start + length - 2):
+            return True
+        upload.seek(start + length - 2)
+        if marker == 0xDA and not jpeg_scan_skip(upload):  # start of scan
+            return False
+
+
+def jpeg_marker_read(upload: UploadedFile) -> int | None:
+    """The code of the marker at the current position (after any fill bytes), or None."""
+    if upload.read(1) != b"\xff":
+        return None
+    code = upload.read(1)
+    while code == b"\xff":
+        code = upload.read(1)
+    return code[0] if code else None
+
+
+def jpeg_scan_skip(upload: UploadedFile) -> bool:
+    """Move past compressed picture data to the next marker; False if the file ends first.
+
+    In that data 0xFF is followed by 0x00 (a stuffed byte) or a restart marker; anything
+    else after 0xFF is the next segment's marker.
+    """
+    while True:
+        start = upload.tell()
+        chunk = upload.read(CHUNK_BYTES)
+        if len(chunk) < 2:
+            return False
+        index = chunk.find(b"\xff")
+        while index != -1 and index + 1 < len(chunk):
+            following = chunk[index + 1]
+            if following == 0xFF:
+                index += 1
+            elif following == 0x00 or 0xD0 <= following <= 0xD7:
+                index = chunk.find(b"\xff", index + 2)
+            else:
+                upload.seek(start + index)
+                return True
+        upload.seek(start + len(chunk) - 1)  # the last byte again: it may be a 0xFF
 
 
 def image_check(upload: UploadedFile, image_format: str) -> None:
