@@ -106,18 +106,20 @@ MODELS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "reports_observercontact": ((403, 403, 403, 403, 302), (200, 403, 200, 403, 200)),
     "reports_evidenceaccess": ((403, 403, 403, 403, 302), (200, 403, 200, 403, 200)),
     "reports_assignment": ((403, 403, 403, 403, 302), (200, 200, 200, 200, 200)),
-    # No role group holds these yet (history of a missing row: 302 for any staff).
-    "reports_coveragerules": ((403, 403, 403, 403, 302), (403, 403, 403, 403, 302)),
-    "reports_dispatch": ((403, 403, 403, 403, 302), (403, 403, 403, 403, 302)),
-    "reports_mobilegroup": ((403, 403, 403, 403, 302), (403, 403, 403, 403, 302)),
-    "reports_turnoutcount": ((403, 403, 403, 403, 403), (403, 403, 403, 403, 403)),
-    "reports_protocolcopy": ((403, 403, 403, 403, 403), (403, 403, 403, 403, 403)),
-    "reports_officialresult": ((403, 403, 403, 403, 302), (403, 403, 403, 403, 302)),
-    "reports_resultsimport": ((403, 403, 403, 403, 302), (403, 403, 403, 403, 302)),
-    "reports_resulttotal": ((403, 403, 403, 403, 302), (403, 403, 403, 403, 302)),
-    "reports_stationflag": ((403, 403, 403, 403, 302), (403, 403, 403, 403, 302)),
-    "reports_stationreconciliation": ((403, 403, 403, 403, 302), (403, 403, 403, 403, 302)),
-    "reports_statisticsrun": ((403, 403, 403, 403, 302), (403, 403, 403, 403, 302)),
+    # Coverage, counts and protocols (role groups since 39e7b0a). Rows this world has none
+    # of are visited with a missing id (302). The counts and copies at ЦАО's station are
+    # hidden from the moderator of САО like every other okrug's row.
+    "reports_coveragerules": ((403, 403, 403, 403, 302), (200, 403, 302, 403, 302)),
+    "reports_dispatch": ((200, 403, 302, 403, 302), (200, 403, 302, 403, 302)),
+    "reports_mobilegroup": ((200, 403, 302, 403, 302), (200, 200, 302, 403, 302)),
+    "reports_turnoutcount": ((200, 403, 302, 403, 302), (200, 403, 200, 403, 200)),
+    "reports_protocolcopy": ((200, 403, 302, 403, 302), (200, 403, 200, 403, 200)),
+    "reports_officialresult": ((200, 403, 302, 403, 302), (200, 403, 302, 403, 302)),
+    "reports_resultsimport": ((200, 403, 302, 403, 302), (200, 403, 302, 403, 302)),
+    "reports_resulttotal": ((200, 403, 302, 403, 302), (200, 403, 302, 403, 302)),
+    "reports_stationflag": ((200, 403, 302, 403, 302), (200, 403, 302, 403, 302)),
+    "reports_stationreconciliation": ((200, 403, 302, 403, 302), (200, 403, 302, 403, 302)),
+    "reports_statisticsrun": ((200, 403, 302, 403, 302), (200, 403, 302, 403, 302)),
 }
 
 #                    anon citizen observer moderator coordinator public full submit
@@ -166,17 +168,17 @@ EXPECTED: dict[str, dict[str, int]] = {
     "api:docs": same(200),
     "exports:new": staff_only(200, 200),
     "exports:status": staff_only(404, 200),
-    # Counts and protocols: observers' forms; results and statistics need permissions no
-    # role group holds yet (permission_required sends to sign-in); POST-only actions.
+    # Counts and protocols: observers' forms; results and statistics for staff with the
+    # protocol permissions (no statistics run yet: its JSON is 404); POST-only actions.
     "protocols:turnout_new": OBSERVER_ONLY,
     "protocols:copy_new": OBSERVER_ONLY,
     "protocols:mine": OBSERVER_ONLY,
-    "protocols:copy_photo": same(302),
-    "protocols:results": same(302),
-    "protocols:results_json": same(302),
+    "protocols:copy_photo": staff_only(404, 200),
+    "protocols:results": staff_only(200, 200),
+    "protocols:results_json": staff_only(200, 200),
     "protocols:results_refresh": same(405),
-    "protocols:statistics": same(302),
-    "protocols:statistics_json": same(302),
+    "protocols:statistics": staff_only(200, 200),
+    "protocols:statistics_json": staff_only(404, 404),
     "protocols:statistics_request": same(405),
     # Coverage: coordinators' pages; observers' check-in.
     "coverage:checkin": OBSERVER_ONLY,
@@ -203,8 +205,15 @@ EXPECTED: dict[str, dict[str, int]] = {
 # Known gaps, reported: an okrug-limited moderator reads other okrugs' incidents, reports
 # and alerts through the API with their session (reports/api/views.py applies no
 # StaffScope). The rows above say what should happen; these URLs are expected to fail
-# (strict: once fixed they pass, and must leave this list).
+# (strict: once fixed they pass, and must leave this list). Protocol copies and turnout
+# counts ignore StaffScope too: the moderator of САО opens ЦАО's copy, its counts and the
+# copy's untouched photo (reports/admin_protocols.py, reports/views_protocols.copy_photo).
 KNOWN_GAPS = {
+    "protocols:copy_photo": "copy photo ignores StaffScope",
+    "admin:reports_protocolcopy_change": "protocol copies ignore StaffScope",
+    "admin:reports_protocolcopy_history": "protocol copies ignore StaffScope",
+    "admin:reports_turnoutcount_change": "turnout counts ignore StaffScope",
+    "admin:reports_turnoutcount_history": "turnout counts ignore StaffScope",
     "api:incident-detail": "API ignores StaffScope",
     "api:report-detail": "API ignores StaffScope",
     "api:alert-detail": "API ignores StaffScope",
