@@ -202,11 +202,9 @@ EXPECTED: dict[str, dict[str, int]] = {
     "reports:service_worker": same(200),
 }
 
-# Known gaps, reported: an okrug-limited moderator reads other okrugs' incidents, reports
-# and alerts through the API with their session (reports/api/views.py applies no
-# StaffScope). The rows above say what should happen; these URLs are expected to fail
-# (strict: once fixed they pass, and must leave this list). Protocol copies and turnout
-# counts ignore StaffScope too: the moderator of САО opens ЦАО's copy, its counts and the
+# Known gaps, reported: the rows above say what should happen; these URLs are expected to
+# fail (strict: once fixed they pass, and must leave this list). Protocol copies and turnout
+# counts ignore StaffScope: the moderator of САО opens ЦАО's copy, its counts and the
 # copy's untouched photo (reports/admin_protocols.py, reports/views_protocols.copy_photo).
 KNOWN_GAPS = {
     "protocols:copy_photo": "copy photo ignores StaffScope",
@@ -214,9 +212,6 @@ KNOWN_GAPS = {
     "admin:reports_protocolcopy_history": "protocol copies ignore StaffScope",
     "admin:reports_turnoutcount_change": "turnout counts ignore StaffScope",
     "admin:reports_turnoutcount_history": "turnout counts ignore StaffScope",
-    "api:incident-detail": "API ignores StaffScope",
-    "api:report-detail": "API ignores StaffScope",
-    "api:alert-detail": "API ignores StaffScope",
 }
 
 

@@ -4,9 +4,10 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 
-from reports.models import TokenScope
+from reports.models import Alert, ExportJob, TokenScope
 
 from .api_helpers import client, report_send, token, verify
+from .moderation_fixtures import staff_user
 
 IDENTITY_FIELDS = {"pseudonym", "observer", "uuid", "trust", "channel", "full_name", "phone"}
 
@@ -146,3 +147,65 @@ def test_openapi_schema_generates_without_warnings(db, tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml"))
 
     assert "/api/v1/reports/" in (tmp_path / "s.yml").read_text()
+
+
+@pytest.fixture
+def limited_moderator(stations):
+    """A staff member with full read who works on САО only (station 201)."""
+    user = staff_user(None, "sao", okrugs=(stations[201].okrug,))
+    user.user_permissions.add(Permission.objects.get(codename="view_report"))
+    return user
+
+
+def alert_at(station, incident) -> Alert:
+    return Alert.objects.create(
+        election=incident.election,
+        rule=Alert.Rule.IMMEDIATE,
+        key=f"immediate:{incident.pk}",
+        okrug=station.okrug,
+        station=station,
+        incident=incident,
+        at=incident.last_at,
+    )
+
+
+def listed(api, path: str) -> list[int]:
+    response = api.get(path)
+    assert response.status_code == 200
+    return [record["id"] for record in response.json()["results"]]
+
+
+def test_okrug_limited_staff_read_only_their_okrugs(
+    verified_report, unverified_report, limited_moderator
+):
+    alert_at(verified_report.station, verified_report.incident)
+    own_alert = alert_at(unverified_report.station, unverified_report.incident)
+    api = client()
+    api.force_login(limited_moderator)
+
+    assert listed(api, "/api/v1/reports/") == [unverified_report.pk]
+    assert listed(api, "/api/v1/incidents/") == [unverified_report.incident_id]
+    assert listed(api, "/api/v1/alerts/") == [own_alert.pk]
+    assert api.get(f"/api/v1/reports/{verified_report.pk}/").status_code == 404
+    assert api.get(f"/api/v1/incidents/{verified_report.incident_id}/").status_code == 404
+
+
+def test_partner_tokens_are_not_limited_to_okrugs(
+    verified_report, unverified_report, limited_moderator
+):
+    full = client(token(TokenScope.FULL_READ))
+
+    assert sorted(listed(full, "/api/v1/reports/")) == sorted(
+        [verified_report.pk, unverified_report.pk]
+    )
+
+
+def test_okrug_limited_staff_may_not_export_the_full_dataset(limited_moderator):
+    api = client()
+    api.force_login(limited_moderator)
+    body = {"shape": "reports", "format": "csv", "scope": "full", "filters": {}}
+
+    response = api.post("/api/v1/exports/", body, format="json")
+
+    assert response.status_code == 403
+    assert not ExportJob.objects.exists()

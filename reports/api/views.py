@@ -46,7 +46,15 @@ from ..services.exports import ExportFiltersInvalid, export_file, export_start
 from ..services.submission import ReportConflict, report_submit
 from . import filters
 from .pagination import SYNC_PARAM, sync_cursor_decode, sync_cursor_encode
-from .permissions import FullRead, Identified, SubmitReports, caller_token, read_scope
+from .permissions import (
+    FullRead,
+    Identified,
+    SubmitReports,
+    caller_token,
+    okrug_limited,
+    read_scope,
+    staff_scoped,
+)
 from .serializers import ExportJobStatus, ExportRequest, ReportReceipt, ReportSubmission
 
 SYNC_PARAMETER = OpenApiParameter(
@@ -124,6 +132,7 @@ class IncidentViewSet(SyncMixin, RecordViewSet):
 
     def get_queryset(self) -> QuerySet[Incident]:
         rows = exports.incident_rows(read_scope(self.request))
+        rows = staff_scoped(self.request, rows, "station__okrug_id")
         return rows.select_related(*self.record.select_related)
 
     def sync_rows(self) -> QuerySet[Incident]:
@@ -174,6 +183,7 @@ class ReportViewSet(SyncMixin, mixins.CreateModelMixin, RecordViewSet):
         scope = read_scope(self.request)
         record = exports.report_record(scope)
         rows = exports.report_rows(scope).select_related(*record.select_related)
+        rows = staff_scoped(self.request, rows, "station__okrug_id")
         if scope == ExportScope.PUBLIC:
             rows = exports.embargo_annotate(rows, record)
         return rows
@@ -241,11 +251,14 @@ class AlertViewSet(RecordViewSet):
     """Alerts raised for coordinators: full read only."""
 
     record = exports.AlertRecord
-    queryset = Alert.objects.select_related(*exports.AlertRecord.select_related)
     permission_classes = [FullRead]
     filterset_class = filters.AlertFilter
     ordering_fields = ["id", "raised_at"]
     ordering = ["-id"]
+
+    def get_queryset(self) -> QuerySet[Alert]:
+        rows = Alert.objects.select_related(*self.record.select_related)
+        return staff_scoped(self.request, rows, "okrug_id")
 
 
 class FileRenderer(BaseRenderer):
@@ -287,6 +300,10 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets
         data = wanted.validated_data
         if data["scope"] == ExportScope.FULL and read_scope(request) != ExportScope.FULL:
             raise PermissionDenied(_("A full export needs full read access."))
+        if data["scope"] == ExportScope.FULL and okrug_limited(request):
+            raise PermissionDenied(
+                _("Your access is limited to some okrugs: export the public dataset.")
+            )
         try:
             job = export_start(
                 shape=data["shape"],
