@@ -42,6 +42,13 @@ def test_production_settings_pass_the_deploy_check():
     assert "System check identified no issues" in result.stdout
 
 
+def test_the_deploy_check_needs_no_migrated_database(tmp_path):
+    """A fresh machine checks before it migrates: the API schema must not query tables."""
+    result = deploy_check(SQLITE_PATH=str(tmp_path / "fresh.sqlite3"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
 def test_a_deployment_without_https_redirect_and_hsts_is_flagged():
     result = deploy_check(SECURE_SSL_REDIRECT="0", SECURE_HSTS_SECONDS="0")
     assert result.returncode != 0
