@@ -21,8 +21,15 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import admin_dashboard, admin_decisions, admin_people, models  # noqa: F401 (registers)
-from .admin_base import ContactMixin, PanelAdmin, audit_export, reporter_label, station_label
+from . import admin_dashboard, admin_decisions, admin_people, exports, models  # noqa: F401 (registers)
+from .admin_base import (
+    ContactMixin,
+    PanelAdmin,
+    RecordExportMixin,
+    audit_export,
+    reporter_label,
+    station_label,
+)
 from .admin_filters import (
     AuditRecentFilter,
     IncidentChannelFilter,
@@ -144,7 +151,10 @@ class EscalationInline(NoteInline):
 
 
 @admin.register(models.Incident)
-class IncidentAdmin(PanelAdmin):
+class IncidentAdmin(RecordExportMixin, PanelAdmin):
+    export_record = exports.IncidentRecord
+    export_name = "incidents"
+
     def scope(self, user) -> QuerySet:
         return incidents_for(user)
 
@@ -172,6 +182,7 @@ class IncidentAdmin(PanelAdmin):
     actions = [
         "claim_selected", "release_selected", "verify_selected", "reject_selected",
         "escalate_mobile_group", "escalate_lawyer", "merge_selected", "export_audit",
+        "export_records_csv", "export_records_json",
     ]  # fmt: skip
 
     def get_ordering(self, request):
@@ -354,7 +365,11 @@ class IncidentAdmin(PanelAdmin):
 
 
 @admin.register(models.Report)
-class ReportAdmin(ContactMixin, PanelAdmin):
+class ReportAdmin(RecordExportMixin, ContactMixin, PanelAdmin):
+    export_record = exports.FullReportRecord
+    export_name = "reports"
+    actions = ["export_records_csv", "export_records_json"]
+
     def scope(self, user) -> QuerySet:
         return reports_for(user)
 
