@@ -23,11 +23,20 @@ from .models import (
     TurnoutCount,
 )
 from .protocols import election_template
+from .selectors import in_scope
 from .services.protocols import station_reconcile, statistics_run_request
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     show_full_result_count = False
+    # Lookup from a row to its okrug; an okrug-limited moderator sees only those rows.
+    okrug_path: str | None = None
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        if self.okrug_path is None:
+            return queryset
+        return in_scope(queryset, request.user, self.okrug_path)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -102,6 +111,7 @@ class DisagreementFilter(admin.SimpleListFilter):
 
 @admin.register(TurnoutCount)
 class TurnoutCountAdmin(ReadOnlyAdmin):
+    okrug_path = "station__okrug"
     list_display = ["station", "checkpoint", "own_tally", "announced", "observer", "received_at"]
     list_filter = ["checkpoint", "election"]
     list_select_related = ["station", "observer"]
@@ -111,6 +121,7 @@ class TurnoutCountAdmin(ReadOnlyAdmin):
 
 @admin.register(ProtocolCopy)
 class ProtocolCopyAdmin(ReadOnlyAdmin):
+    okrug_path = "station__okrug"
     list_display = ["station", "observer", "received_at", "failed", "photo_link"]
     list_filter = [FailedFilter, "election"]
     list_select_related = ["station", "observer"]
@@ -136,6 +147,7 @@ class ProtocolCopyAdmin(ReadOnlyAdmin):
 
 @admin.register(StationReconciliation)
 class StationReconciliationAdmin(ReadOnlyAdmin):
+    okrug_path = "station__okrug"
     list_display = ["station", "copies", "has_disagreement", "differs_from_official", "updated_at"]
     list_filter = [DisagreementFilter, "election"]
     list_select_related = ["station"]
@@ -172,6 +184,7 @@ class StationReconciliationAdmin(ReadOnlyAdmin):
 
 @admin.register(OfficialResult)
 class OfficialResultAdmin(ReadOnlyAdmin):
+    okrug_path = "station__okrug"
     list_display = ["uik", "region", "tik", "station", "failed"]
     list_filter = [FailedFilter, "election"]
     search_fields = ["=uik", "tik"]

@@ -33,6 +33,7 @@ from .models import (
     TurnoutCount,
 )
 from .protocols import Figures, ProtocolTemplate, election_template
+from .selectors import in_scope
 from .services.protocols import (
     protocol_copy_submit,
     results_refresh_request,
@@ -288,7 +289,8 @@ def statistics_request(request: HttpRequest) -> HttpResponse:
 @permission_required("reports.view_protocolcopy")
 def copy_photo(request: HttpRequest, uuid: str) -> FileResponse:
     """The untouched photo of a copy, for moderators only."""
-    copy = get_object_or_404(ProtocolCopy.objects.exclude(photo_path=""), uuid=uuid)
+    copies = in_scope(ProtocolCopy.objects.exclude(photo_path=""), request.user, "station__okrug")
+    copy = get_object_or_404(copies, uuid=uuid)
     path = settings.PRIVATE_MEDIA_ROOT / copy.photo_path
     content_type = copy.photo_content_type or mimetypes.guess_type(path.name)[0]
     response = FileResponse(path.open("rb"), content_type=content_type)

@@ -202,18 +202,6 @@ EXPECTED: dict[str, dict[str, int]] = {
     "reports:service_worker": same(200),
 }
 
-# Known gaps, reported: the rows above say what should happen; these URLs are expected to
-# fail (strict: once fixed they pass, and must leave this list). Protocol copies and turnout
-# counts ignore StaffScope: the moderator of САО opens ЦАО's copy, its counts and the
-# copy's untouched photo (reports/admin_protocols.py, reports/views_protocols.copy_photo).
-KNOWN_GAPS = {
-    "protocols:copy_photo": "copy photo ignores StaffScope",
-    "admin:reports_protocolcopy_change": "protocol copies ignore StaffScope",
-    "admin:reports_protocolcopy_history": "protocol copies ignore StaffScope",
-    "admin:reports_turnoutcount_change": "turnout counts ignore StaffScope",
-    "admin:reports_turnoutcount_history": "turnout counts ignore StaffScope",
-}
-
 
 def admin_rows() -> dict[str, dict[str, int]]:
     rows = {}
@@ -450,17 +438,7 @@ def test_every_url_has_an_expected_answer():
     assert sorted(table.keys() - known) == [], "rows of URLs that no longer exist"
 
 
-def visited(name: str, route: str):
-    if name in KNOWN_GAPS:
-        return pytest.param(
-            name, route, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[name])
-        )
-    return pytest.param(name, route)
-
-
-@pytest.mark.parametrize(
-    ("name", "route"), [visited(*pair) for pair in sorted(set(url_patterns()))]
-)
+@pytest.mark.parametrize(("name", "route"), sorted(set(url_patterns())))
 def test_each_role_gets_the_expected_answer(name, route, world, clients):
     expected = (EXPECTED | admin_rows()).get(name)
     url = url_for(name, route, world)
