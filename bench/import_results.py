@@ -15,11 +15,12 @@ import argparse
 import io
 import os
 import platform
-import re
 import statistics
 import sys
 import time
 from pathlib import Path
+
+from benchdocs import section_entry_write
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -27,7 +28,6 @@ FILES = {
     "2012": ("russia_federal_2012_uik.csv.zip", "2012-03-04", 45_602_075),
     "2018": ("russia_federal_2018_uik.csv.zip", "2018-03-18", 56_430_712),
 }
-DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Official results and statistics (issue 7)"
 INTRO = (
     "`import_results` on the national files of `../shared/data` (targets: import ≤ 60 s, all "
@@ -102,23 +102,6 @@ def report(results: dict[str, list[dict]], vendor: str) -> str:
     return "\n".join(lines)
 
 
-def write(text: str, vendor: str) -> None:
-    """Put `text` in our section of the docs, replacing the earlier entry for this database."""
-    docs = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    before, found, after = docs.partition(SECTION)
-    body, heading, rest = after.partition("\n## ")
-    entries = re.split(r"\n(?=- )", body)
-    kept = [
-        entry.strip("\n")
-        for entry in entries
-        if entry.startswith("- ") and f", {vendor} " not in entry.split("\n", 1)[0]
-    ]
-    section = f"{SECTION}\n\n{INTRO}\n\n" + "\n".join([*kept, text]) + "\n"
-    if heading:
-        section += f"\n## {rest}"
-    DOCS.write_text((before if found else docs.rstrip() + "\n\n") + section, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
@@ -150,7 +133,7 @@ def main() -> None:
         connection.creation.destroy_test_db(test_db, verbosity=0)
     print(text)
     if options.write:
-        write(text, connection.vendor)
+        section_entry_write(section=SECTION, intro=INTRO, text=text, vendor=connection.vendor)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,15 @@ import argparse
 import io
 import os
 import platform
-import re
 import statistics
 import sys
 import time
 from pathlib import Path
 
+from benchdocs import section_entry_write
+
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent / "shared" / "data" / "moscow_2013_mayoral_uik_list_rosvybory.csv"
-DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Station import (issue 2)"
 INTRO = (
     "`import_stations` on the real list `../shared/data/moscow_2013_mayoral_uik_list_rosvybory"
@@ -69,23 +69,6 @@ def report(results: dict[str, list[float]], vendor: str) -> str:
     return "\n".join(lines)
 
 
-def write(text: str, vendor: str) -> None:
-    """Put `text` in our section of the docs, replacing the earlier entry for this database."""
-    docs = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    before, found, after = docs.partition(SECTION)
-    body, heading, rest = after.partition("\n## ")
-    entries = re.split(r"\n(?=- )", body)  # an entry starts with "- " at the start of a line
-    kept = [
-        entry.strip("\n")
-        for entry in entries
-        if entry.startswith("- ") and f", {vendor} " not in entry.split("\n", 1)[0]
-    ]
-    section = f"{SECTION}\n\n{INTRO}\n\n" + "\n".join([*kept, text]) + "\n"
-    if heading:
-        section += f"\n## {rest}"
-    DOCS.write_text((before if found else docs.rstrip() + "\n\n") + section, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -111,7 +94,7 @@ def main() -> None:
         connection.creation.destroy_test_db(test_db, verbosity=0)
     print(text)
     if options.write:
-        write(text, connection.vendor)
+        section_entry_write(section=SECTION, intro=INTRO, text=text, vendor=connection.vendor)
 
 
 if __name__ == "__main__":
