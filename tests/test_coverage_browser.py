@@ -64,7 +64,7 @@ def test_a_coordinator_sees_a_check_in_and_sends_a_mobile_group(
     assert desk.locator("[data-total=present]").inner_text() == "1"
     assert desk.locator("[data-chart=areas] svg rect.state-present").count() == 1
 
-    desk.get_by_role("link", name="Mobile groups").first.click()
+    desk.locator('a[href^="/coverage/groups/"]').first.click()
     needed = desk.locator(f'tr[data-incident="{incident.pk}"]')
     needed.locator("input[name=note]").fill("Ballot stuffing reported")
     needed.locator("button[name=dispatch]").click()
