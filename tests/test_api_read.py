@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
+from django.test import Client
 
 from reports.models import Alert, ExportJob, TokenScope
 
@@ -208,4 +209,16 @@ def test_okrug_limited_staff_may_not_export_the_full_dataset(limited_moderator):
     response = api.post("/api/v1/exports/", body, format="json")
 
     assert response.status_code == 403
+    assert not ExportJob.objects.exists()
+
+
+def test_okrug_limited_staff_may_not_export_the_full_dataset_from_the_page(limited_moderator):
+    page = Client()
+    page.force_login(limited_moderator)
+    form = {"shape": "reports", "format": "csv", "scope": "full"}
+
+    response = page.post("/exports/", form, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 200
+    assert "limited to some okrugs" in response.content.decode()
     assert not ExportJob.objects.exists()

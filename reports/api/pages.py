@@ -18,6 +18,7 @@ from ..models import (
     Okrug,
     Phase,
 )
+from ..selectors import staff_okrug_ids
 from ..services.exports import ExportFiltersInvalid, export_start
 
 FILTERS = ("election", "okrug", "category", "phase", "after", "before")
@@ -61,6 +62,10 @@ def export_new(request: HttpRequest) -> HttpResponse:
         scope = form.cleaned_data["scope"]
         if scope == ExportScope.FULL and not request.user.has_perm("reports.view_report"):
             form.add_error("scope", _("You may export the public dataset only."))
+        elif scope == ExportScope.FULL and staff_okrug_ids(request.user) is not None:
+            form.add_error(
+                "scope", _("Your access is limited to some okrugs: export the public dataset.")
+            )
         else:
             try:
                 job = export_start(
