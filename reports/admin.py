@@ -537,6 +537,7 @@ class AuditEntryAdmin(PanelAdmin):
 
 admin.site.register(models.Election)
 admin.site.register(models.Category)
+from . import admin_alerts as alerts_admin  # noqa: E402, F401 (alert subscriptions)
 from . import admin_coverage as coverage_admin  # noqa: E402, F401 (assignments, groups, rules)
 from . import admin_protocols  # noqa: E402, F401 (counts, protocols and statistics)
 from .api import admin as api_admin  # noqa: E402, F401 (partner tokens and export jobs)

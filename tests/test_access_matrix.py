@@ -112,6 +112,8 @@ MODELS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "reports_coveragerules": ((403, 403, 403, 403, 302), (200, 403, 302, 403, 302)),
     "reports_dispatch": ((200, 403, 302, 403, 302), (200, 403, 302, 403, 302)),
     "reports_mobilegroup": ((200, 403, 302, 403, 302), (200, 200, 302, 403, 302)),
+    # Who is told of alerts: coordinators subscribe addresses; nobody deletes.
+    "reports_alertsubscription": ((403, 403, 403, 403, 302), (200, 200, 302, 403, 302)),
     "reports_turnoutcount": ((200, 403, 302, 403, 302), (200, 403, 200, 403, 200)),
     "reports_protocolcopy": ((200, 403, 302, 403, 302), (200, 403, 200, 403, 200)),
     "reports_officialresult": ((200, 403, 302, 403, 302), (200, 403, 302, 403, 302)),

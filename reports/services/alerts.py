@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 
 from ..alerts import AlertDraft
 from ..models import Alert, AlertDelivery, AlertSubscription, Okrug
+from .submission import audit_record
 
 log = logging.getLogger(__name__)
 
@@ -82,21 +83,47 @@ def enqueue_delivery() -> None:
 
 
 @transaction.atomic
+@transaction.atomic
 def alert_subscription_create(
     *,
     okrug: Okrug | None,
     email: str = "",
     webhook_url: str = "",
     user=None,
+    actor=None,
 ) -> AlertSubscription:
     """Subscribe an address (and/or a webhook) to the alerts of one okrug, or of all."""
     if not email and not webhook_url:
         raise ValueError("a subscription needs an email or a webhook URL")
     if webhook_url and not webhook_url.startswith(("http://", "https://")):
         raise ValueError("a webhook URL must start with http:// or https://")
-    return AlertSubscription.objects.create(
+    subscription = AlertSubscription.objects.create(
         user=user, okrug=okrug, email=email, webhook_url=webhook_url
     )
+    audit_record(
+        actor=actor,
+        action="alert_subscription_create",
+        obj=subscription,
+        after={"okrug": okrug.pk if okrug else None, "email": email, "webhook": webhook_url},
+    )
+    return subscription
+
+
+@transaction.atomic
+def alert_subscriptions_set_active(*, subscriptions, active: bool, actor=None) -> int:
+    """Pause or resume subscriptions; return how many changed."""
+    changed = list(subscriptions.exclude(is_active=active))
+    for subscription in changed:
+        subscription.is_active = active
+        subscription.save(update_fields=["is_active"])
+        audit_record(
+            actor=actor,
+            action="alert_subscription_set_active",
+            obj=subscription,
+            before={"active": not active},
+            after={"active": active},
+        )
+    return len(changed)
 
 
 def alerts_deliver(*, limit: int = 500) -> int:
