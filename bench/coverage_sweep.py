@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import moderation_pages as day
+from benchdocs import section_replace
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/obs_bench_coverage"
@@ -204,8 +205,7 @@ def main() -> None:
     text = report(measure(options.runs), options.runs)
     print(text)
     if options.write:
-        day.SECTION, day.INTRO = "## Coverage (issue 9)", INTRO
-        day.write(text)
+        section_replace("## Coverage (issue 9)", f"{INTRO}\n\n{text}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -30,8 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchdocs import section_replace
+
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## JSON export and API (issue 6)"
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/obs_bench_api"
@@ -245,17 +245,6 @@ READING = (
 )
 
 
-def write(text: str) -> None:
-    body = f"{SECTION}\n\n{INTRO}\n\n{text}\n\n{READING}\n"
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"{re.escape(SECTION)}\n.*?(?=\n## |\Z)", re.S)
-    if pattern.search(current):
-        current = pattern.sub(lambda _match: body.rstrip("\n") + "\n", current)
-    else:
-        current = current.rstrip("\n") + "\n\n" + body
-    DOCS.write_text(current)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -283,7 +272,7 @@ def main() -> None:
     text = report(medians.pop("copy"), medians, args.rounds)
     print(text)
     if args.write:
-        write(text)
+        section_replace(SECTION, f"{INTRO}\n\n{text}\n\n{READING}")
 
 
 if __name__ == "__main__":

@@ -34,8 +34,9 @@ import uuid
 from bisect import bisect_left
 from pathlib import Path
 
+from benchdocs import section_read, section_replace
+
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Aggregation freshness (issue 4)"
 POLL_SECONDS = 0.02
 sys.path.insert(0, str(ROOT))
@@ -266,15 +267,8 @@ INTRO = (
 
 def write(text: str) -> None:
     """Put `text` as the first entry of our section, keeping the earlier entries below it."""
-    docs = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    before, found, after = docs.partition(SECTION)
-    body, heading, rest = after.partition("\n## ")
-    earlier = body.split(INTRO, 1)[-1].strip("\n") if found else ""
-    section = f"{SECTION}\n\n{INTRO}\n\n{text}\n" + (f"{earlier}\n" if earlier else "")
-    if not found:
-        DOCS.write_text(docs.rstrip("\n") + "\n\n" + section, encoding="utf-8")
-        return
-    DOCS.write_text(before + section + (f"\n## {rest}" if heading else ""), encoding="utf-8")
+    earlier = (section_read(SECTION) or "").split(INTRO, 1)[-1].strip("\n")
+    section_replace(SECTION, f"{INTRO}\n\n{text}\n" + (f"{earlier}\n" if earlier else ""))
 
 
 def main() -> None:

@@ -22,8 +22,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchdocs import section_replace
+
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Moderation panel (issue 5)"
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/obs_bench_moderation"
 ELECTION = "Бенчмарк модерации"
@@ -339,17 +340,6 @@ Django CPU and database columns are what a page costs; on an idle machine its wa
 about their sum."""
 
 
-def write(text: str) -> None:
-    """Put `text` in our section of the docs, replacing what the section said before."""
-    docs = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    before, found, after = docs.partition(SECTION)
-    _body, heading, rest = after.partition("\n## ")
-    section = f"{SECTION}\n\n{INTRO}\n\n{text}\n"
-    if found and heading:
-        section += f"\n## {rest}"
-    DOCS.write_text((before if found else docs.rstrip() + "\n\n") + section, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
@@ -375,7 +365,7 @@ def main() -> None:
     text = report(measure(options.runs), options.runs)
     print(text)
     if options.write:
-        write(text)
+        section_replace(SECTION, f"{INTRO}\n\n{text}")
 
 
 if __name__ == "__main__":
