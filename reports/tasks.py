@@ -16,6 +16,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections
 from .models import Report
 from .services.aggregation import reports_aggregate, tallies_recount
 from .services.alerts import alerts_deliver
+from .services.submission import aggregation_kick_clear
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,25 @@ def aggregate_report(report_id: int) -> int:
     if not Report.objects.filter(pk=report_id, aggregated_at__isnull=True).exists():
         return 0
     return reports_aggregate(report_ids=[report_id], batch=settings.AGGREGATION_BATCH_SIZE)
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=50,
+    time_limit=60,
+    expires=AGGREGATE_EXPIRES,
+    **RETRY,
+)
+def aggregate_kicked() -> int:
+    """A run started by a submission's kick (services.submission.enqueue_aggregation).
+
+    Clears the kick before reading, so that reports committed from now on start a new run,
+    then aggregates pending reports in batches until none is left or a sweep interval has
+    passed (the beat's sweep takes over from there).
+    """
+    aggregation_kick_clear()
+    return aggregate_pending()
 
 
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=50, time_limit=60)

@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -111,7 +111,7 @@ def with_evidence_limits(view: Callable) -> Callable:
 
 
 def sign_in(request: HttpRequest, link: SignInLink) -> None:
-    login(request, link.observer.user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, link.observer.user, backend=settings.AUTHENTICATION_BACKENDS[0])
     request.session[SIGNIN_LINK_SESSION_KEY] = link.pk
 
 
@@ -211,6 +211,7 @@ def citizen_new(request: HttpRequest) -> HttpResponse:
 
 
 def citizen_thanks(request: HttpRequest) -> HttpResponse:
+    received_messages_from_address(request)
     return render(request, "volunteer/citizen_thanks.html")
 
 
@@ -275,30 +276,64 @@ def form_page(
 def submission_done(
     request: HttpRequest, *, created: bool, outcomes: list[FileOutcome], url: str
 ) -> HttpResponse:
+    accepted = [outcome for outcome in outcomes if outcome.accepted]
+    refused = [outcome for outcome in outcomes if not outcome.accepted]
+    if wants_json(request):
+        files = [{"name": o.name, "accepted": o.accepted, "message": o.message} for o in outcomes]
+        status = "received" if created else "duplicate"
+        if not refused:
+            # The script opens `url` next, and that page says "received" from its address.
+            # A message cookie would grow with every report the phone's outbox sends
+            # without a page in between, and cost every later request its decoding.
+            query = urlencode({RECEIVED_PARAM: status, FILES_PARAM: len(accepted)})
+            url = f"{url}?{query}"
+        else:
+            received_messages(request, created=created, attached=len(accepted))
+            refusal_messages(request, refused)
+        body = {"status": status, "url": url, "files": files}
+        return JsonResponse(body, status=201 if created else 200)
+    received_messages(request, created=created, attached=len(accepted))
+    refusal_messages(request, refused)
+    return redirect(url)
+
+
+RECEIVED_PARAM = "received"
+FILES_PARAM = "files"
+
+
+def received_messages(request: HttpRequest, *, created: bool, attached: int) -> None:
     if created:
         messages.success(request, _("Report received. Thank you!"))
     else:
         messages.info(request, _("This report had already been received; it was not sent twice."))
-    accepted = [outcome for outcome in outcomes if outcome.accepted]
-    refused = [outcome for outcome in outcomes if not outcome.accepted]
-    if accepted:
-        count = len(accepted)
+    if attached:
         messages.success(
             request,
-            ngettext("%(count)d file attached.", "%(count)d files attached.", count)
-            % {"count": count},
+            ngettext("%(count)d file attached.", "%(count)d files attached.", attached)
+            % {"count": attached},
         )
+
+
+def refusal_messages(request: HttpRequest, refused: list[FileOutcome]) -> None:
     for outcome in refused:
         messages.error(request, outcome.message)
     if refused:
         messages.warning(
             request, _("The report itself was saved; only the files named above were refused.")
         )
-    if wants_json(request):
-        files = [{"name": o.name, "accepted": o.accepted, "message": o.message} for o in outcomes]
-        body = {"status": "received" if created else "duplicate", "url": url, "files": files}
-        return JsonResponse(body, status=201 if created else 200)
-    return redirect(url)
+
+
+def received_messages_from_address(request: HttpRequest) -> None:
+    """The page the script opens after a report was received says so (submission_done)."""
+    status = request.GET.get(RECEIVED_PARAM)
+    if status not in ("received", "duplicate"):
+        return
+    attached = request.GET.get(FILES_PARAM, "")
+    received_messages(
+        request,
+        created=status == "received",
+        attached=int(attached) if attached.isdigit() and len(attached) < 3 else 0,
+    )
 
 
 # My reports
@@ -327,6 +362,7 @@ def report_detail(request: HttpRequest, report_uuid: str) -> HttpResponse:
         uuid=report_uuid,
         observer=request.observer,
     )
+    received_messages_from_address(request)
     return report_detail_page(request, report)
 
 

@@ -16,7 +16,9 @@ from django.contrib.auth.decorators import permission_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from . import protocol_charts as charts
@@ -57,7 +59,7 @@ def turnout_new(request: HttpRequest) -> HttpResponse:
         _count, created = turnout_count_submit(data=form.turnout_input(), observer=request.observer)
     except ReportConflict:
         return conflict(request, "protocols/turnout_form.html", {"form": form})
-    return done(request, created=created, what=_("Turnout count"))
+    return done(request, created=created, kind="turnout")
 
 
 @with_evidence_limits
@@ -81,13 +83,13 @@ def protocol_copy_new(request: HttpRequest) -> HttpResponse:
     except EvidenceRejected as rejection:
         form.add_error("photo", rejection.message)
         return invalid(request, "protocols/copy_form.html", context)
-    for outcome in form.check.outcomes_warned:
-        messages.warning(request, outcome.message)
-    return done(request, created=created, what=_("Protocol copy"))
+    warnings = [outcome.message for outcome in form.check.outcomes_warned]
+    return done(request, created=created, kind="copy", warnings=warnings)
 
 
 @observer_required
 def my_counts(request: HttpRequest) -> HttpResponse:
+    done_messages_from_address(request)
     context = {
         "counts": TurnoutCount.objects.filter(observer=request.observer).select_related("station")[
             :100
@@ -118,16 +120,43 @@ def conflict(request: HttpRequest, template: str, context: dict) -> HttpResponse
     return render(request, template, dict(context, refusal=message), status=409)
 
 
-def done(request: HttpRequest, *, created: bool, what: str) -> HttpResponse:
+WHAT = {"turnout": _lazy("Turnout count"), "copy": _lazy("Protocol copy")}
+
+
+def done(
+    request: HttpRequest, *, created: bool, kind: str, warnings: list[str] = ()
+) -> HttpResponse:
+    """As the incident form (views.submission_done): the script gets JSON and an address
+    that says "received", so a phone sending its outbox leaves no pile of messages."""
+    url = reverse("protocols:mine")
+    status = "received" if created else "duplicate"
+    if wants_json(request):
+        if not warnings:
+            url = f"{url}?{urlencode({'received': status, 'kind': kind})}"
+        else:
+            done_messages(request, created=created, kind=kind, warnings=warnings)
+        body = {"status": status, "url": url, "files": []}
+        return JsonResponse(body, status=201 if created else 200)
+    done_messages(request, created=created, kind=kind, warnings=warnings)
+    return redirect(url)
+
+
+def done_messages(
+    request: HttpRequest, *, created: bool, kind: str, warnings: list[str] = ()
+) -> None:
+    for warning in warnings:
+        messages.warning(request, warning)
+    what = WHAT[kind]
     if created:
         messages.success(request, _("%(what)s received. Thank you!") % {"what": what})
     else:
         messages.info(request, _("%(what)s had already been received.") % {"what": what})
-    url = reverse("protocols:mine")
-    if wants_json(request):
-        body = {"status": "received" if created else "duplicate", "url": url, "files": []}
-        return JsonResponse(body, status=201 if created else 200)
-    return redirect(url)
+
+
+def done_messages_from_address(request: HttpRequest) -> None:
+    status, kind = request.GET.get("received"), request.GET.get("kind")
+    if status in ("received", "duplicate") and kind in WHAT:
+        done_messages(request, created=status == "received", kind=kind)
 
 
 # Moderators and analysts

@@ -101,8 +101,35 @@ def test_script_gets_json_and_a_replay_is_marked_duplicate(observer_client, repo
 
     assert first.status_code == 201 and first.json()["status"] == "received"
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
-    assert first.json()["url"] == again.json()["url"] == f"/my/{data['uuid']}/"
+    assert first.json()["url"] == f"/my/{data['uuid']}/?received=received&files=0"
+    assert again.json()["url"] == f"/my/{data['uuid']}/?received=duplicate&files=0"
     assert Report.objects.filter(uuid=data["uuid"]).count() == 1
+
+
+def test_the_page_the_script_opens_next_says_received(observer_client, report_form_data):
+    data = report_form_data()
+    first = observer_client.post("/report/", data, **JSON)
+    again = observer_client.post("/report/", data, **JSON)
+
+    received = observer_client.get(first.json()["url"]).content.decode()
+    duplicate = observer_client.get(again.json()["url"]).content.decode()
+    plain = observer_client.get(f"/my/{data['uuid']}/").content.decode()
+    assert "Сообщение получено. Спасибо!" in received
+    assert "уже было получено" in duplicate and "Сообщение получено" not in duplicate
+    assert "Сообщение получено" not in plain and "уже было получено" not in plain
+
+
+def test_an_outbox_sent_without_pages_between_leaves_no_messages_behind(
+    observer_client, report_form_data
+):
+    """Messages for JSON answers would pile up in the cookie until a page is shown."""
+    for _ in range(5):
+        response = observer_client.post("/report/", report_form_data(), **JSON)
+        assert response.status_code == 201
+        assert "messages" not in response.cookies
+
+    page = observer_client.get("/report/").content.decode()
+    assert "Сообщение получено" not in page
 
 
 def test_script_gets_field_errors_and_conflicts_as_json(observer_client, report_form_data):

@@ -60,7 +60,7 @@ def test_report_with_photo_then_offline_report_arrives_once(
         files=[{"name": "urn.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes((40, 30))}],
     )
     page.click("button[type=submit]")
-    page.wait_for_url("**/my/*/")
+    page.wait_for_url("**/my/*/?received=received*")
     assert "Сообщение получено" in page.inner_text("main")
     assert Evidence.objects.get().report.description == "Вброс у урны №2"
 

@@ -15,13 +15,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Sum
 
 from observer.celery import app as celery_app
 from reports.models import Alert, Category, Incident, Report, Tally
 from reports.services.alerts import alert_subscription_create
-from reports.services.submission import ReportInput, report_submit
+from reports.services.submission import AGGREGATION_KICK_KEY, ReportInput, report_submit
 from reports.tasks import aggregate_report
 
 from .aggregation_helpers import assert_tallies_exact, webhook_receiving
@@ -116,7 +118,7 @@ SUBMIT_SCRIPT = """
 import sys, uuid, django
 django.setup()
 from reports.models import Category, Station
-from reports.services.submission import ReportInput, report_submit
+from reports.services.submission import AGGREGATION_KICK_KEY, ReportInput, report_submit
 station = Station.objects.get(pk=int(sys.argv[1]))
 category = Category.objects.get(code="V3")
 created = 0
@@ -214,4 +216,22 @@ def test_two_workers_on_the_same_reports_count_each_once(election, stations):
         wait_until(lambda: all_aggregated(40))
     assert reports_counted(election) == 40
     assert sorted(Incident.objects.values_list("report_count", flat=True)) == [10, 10, 10, 10]
+    assert_tallies_exact()
+
+
+def test_a_burst_of_reports_starts_one_run_that_aggregates_them_all(election, stations):
+    """The kick: 30 reports in a burst publish one message, not 30; the run it starts takes
+    every one of them (no beat here, so nothing else could), and clears the kick so that
+    the next report starts a run of its own."""
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    cache.delete(AGGREGATION_KICK_KEY)
+    for _ in range(30):
+        submit(stations[101], "V3")
+    assert broker.llen("celery") == 1
+    with celery_worker():
+        wait_until(lambda: all_aggregated(30))
+        assert cache.get(AGGREGATION_KICK_KEY) is None
+        submit(stations[102], "V3")
+        wait_until(lambda: all_aggregated(31))
+    assert reports_counted(election) == 31
     assert_tallies_exact()

@@ -3,7 +3,9 @@
 import hashlib
 import json
 import logging
+import time
 import uuid as uuid_module
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -104,8 +106,12 @@ def report_submit(
     """
     content_hash = data.content_hash(observer)
     role, trust = reporter_role_and_trust(observer=observer, channel=channel)
+    # In autocommit one INSERT is its own transaction: BEGIN and COMMIT would only add two
+    # round trips. Inside a caller's transaction a savepoint keeps it usable after a
+    # duplicate UUID.
+    outer = transaction.get_connection().in_atomic_block
     try:
-        with transaction.atomic():
+        with transaction.atomic() if outer else nullcontext():
             report = Report.objects.create(
                 uuid=data.uuid,
                 election_id=data.station.election_id,
@@ -126,7 +132,6 @@ def report_submit(
                 needs_lawyer=data.needs_lawyer,
                 content_hash=content_hash,
             )
-            transaction.on_commit(lambda: enqueue_aggregation(report.pk))
     except IntegrityError:
         existing = Report.objects.filter(uuid=data.uuid).first()
         if existing is None:
@@ -134,6 +139,7 @@ def report_submit(
         if existing.content_hash != content_hash:
             raise ReportConflict(str(data.uuid)) from None
         return existing, False
+    transaction.on_commit(lambda: enqueue_aggregation(report.pk))
     return report, True
 
 
@@ -146,15 +152,46 @@ def reporter_role_and_trust(*, observer: Observer | None, channel: str) -> tuple
     return ReporterRole.CITIZEN, Trust.CITIZEN
 
 
-def enqueue_aggregation(report_id: int) -> None:
-    """Hand a report to the aggregation workers; a broker failure is logged, not raised.
+# The kick: a short-lived key in the cache saying "an aggregation run is due". A submission
+# publishes a run only when it sets the key; the run deletes the key before it reads the
+# pending reports. So a report committed while the key exists is read by the run that set
+# it, and at 200 reports a second the workers get a few messages a second, each taking a
+# batch, instead of one message and one transaction per report.
+AGGREGATION_KICK_KEY = "aggregation:kick"
+AGGREGATION_KICK_SECONDS = 5
+# After a broker or cache failure, kicks are skipped for this long (the sweep aggregates),
+# so that an outage does not cost every submission a failed connection.
+BROKER_PAUSE_SECONDS = 5
+_broker_paused_until = 0.0
 
-    The report is already committed and marked not-yet-aggregated, so the periodic sweep
-    will take it up once the broker is back.
+
+def enqueue_aggregation(report_id: int | None = None) -> None:
+    """Make sure an aggregation run starts after this commit; never raises for the broker.
+
+    Reports are committed and marked not-yet-aggregated before this is called, so a kick
+    that is lost (broker down, message dropped, worker killed) only delays them until the
+    next kick or the periodic sweep.
     """
-    from ..tasks import aggregate_report
+    from django.core.cache import cache
 
+    from ..tasks import aggregate_kicked
+
+    global _broker_paused_until
+    if time.monotonic() < _broker_paused_until:
+        return
     try:
-        aggregate_report.delay(report_id)
+        if not cache.add(AGGREGATION_KICK_KEY, 1, timeout=AGGREGATION_KICK_SECONDS):
+            return
+        aggregate_kicked.delay()
     except (OperationalError, RedisError, OSError):
+        _broker_paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
         log.warning("could not enqueue aggregation of report %s; the sweep will", report_id)
+        with suppress(RedisError, OSError):
+            cache.delete(AGGREGATION_KICK_KEY)
+
+
+def aggregation_kick_clear() -> None:
+    """Called by the run a kick started, before it reads the pending reports."""
+    from django.core.cache import cache
+
+    cache.delete(AGGREGATION_KICK_KEY)
