@@ -166,6 +166,10 @@ class Postgres:
         self.psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
         self.psql(f"CREATE DATABASE {database}")
 
+    def postmaster_pid(self) -> int:
+        pid_file = Path(f"/var/lib/postgresql/{self.version}/{self.name}/postmaster.pid")
+        return int(pid_file.read_text().split()[0])
+
     def restart(self) -> float:
         started = time.monotonic()
         self.ctl("restart", "-m", "fast")
@@ -309,10 +313,13 @@ def locust_env(env: dict[str, str], out: Path, **extra: str) -> dict[str, str]:
     return dict(env, REHEARSAL_OUT=str(out), **extra)
 
 
-def measure_beside_floor(stack: Stack, out: Path, seconds: int, clients: int) -> dict:
+def measure_beside_floor(
+    stack: Stack, postgres: Postgres, out: Path, seconds: int, clients: int
+) -> dict:
     """Submission and the floor at the same concurrency, one after the other; then the
     submission again with the Celery worker stopped, to show what aggregating each report
-    costs the same CPUs (the reports wait in Redis and are aggregated once it is back)."""
+    costs the same CPUs (the reports wait in Redis and are aggregated once it is back).
+    Each measurement also records the CPU milliseconds per request of every part."""
     figures = {}
     for label, user_class, port, name in (
         ("submission", "SubmitObserver", stack.site_port, "POST /report/"),
@@ -326,8 +333,23 @@ def measure_beside_floor(stack: Stack, out: Path, seconds: int, clients: int) ->
             user_class, f"http://127.0.0.1:{port}", clients, seconds, out / label,
             locust_env(stack.env, out), reset_stats=True,
         )  # fmt: skip
-        run.run(stack.procs)
+        before = cpu_by_part(stack, postgres)
+        locust = run.run(stack.procs, wait=False)
+        locust_name = f"locust-{label}"
+        locust_cpu = 0.0
+        while locust.poll() is None:
+            locust_cpu = process_tree_cpu(locust.pid)
+            time.sleep(0.5)
+        after = cpu_by_part(stack, postgres)
         figures[label] = stats_read(out / label)[name]
+        requests = max(figures[label]["requests"], 1)
+        cpu = {part: after[part] - before.get(part, 0.0) for part in after if part in before}
+        cpu = {part: used for part, used in cpu.items() if not part.startswith("locust")}
+        cpu["load clients"] = locust_cpu
+        figures[label]["cpu_ms_per_request"] = {
+            part: round(used * 1000 / requests, 2) for part, used in cpu.items() if used > 0.05
+        }
+        stack.procs.children.pop(locust_name, None)
     stack.worker_start()
     figures["ratio"] = figures["submission"]["rps"] / max(figures["floor"]["rps"], 0.001)
     return figures
@@ -335,6 +357,36 @@ def measure_beside_floor(stack: Stack, out: Path, seconds: int, clients: int) ->
 
 def sim_offset(hour: float, day_seconds: float) -> float:
     return (hour - 7.0) / DAY_HOURS * day_seconds
+
+
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by a process and everything under it."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        times[pid] = sum(int(value) for value in fields[11:15]) / tick
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
+def cpu_by_part(stack: "Stack", postgres: "Postgres") -> dict[str, float]:
+    """CPU seconds so far of the load clients, the site, the floor, the worker and
+    PostgreSQL, for the share each takes of the two cores during a measurement."""
+    parts = {name: process.pid for name, process in stack.procs.children.items()}
+    parts["postgres"] = postgres.postmaster_pid()
+    return {name: process_tree_cpu(pid) for name, pid in parts.items()}
 
 
 @dataclass
@@ -526,7 +578,7 @@ def main() -> None:
         stack.start()
         if not args.no_floor:
             result["beside_floor"] = measure_beside_floor(
-                stack, out, args.measure_seconds, args.clients
+                stack, postgres, out, args.measure_seconds, args.clients
             )
             log(json.dumps(result["beside_floor"]))
 

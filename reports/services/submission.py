@@ -9,6 +9,7 @@ from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -155,8 +156,9 @@ def reporter_role_and_trust(*, observer: Observer | None, channel: str) -> tuple
 # The kick: a short-lived key in the cache saying "an aggregation run is due". A submission
 # publishes a run only when it sets the key; the run deletes the key before it reads the
 # pending reports. So a report committed while the key exists is read by the run that set
-# it, and at 200 reports a second the workers get a few messages a second, each taking a
-# batch, instead of one message and one transaction per report.
+# it. The run starts AGGREGATION_KICK_DELAY_MS after the kick, so at 200 reports a second
+# the workers get about two messages a second, each run taking a batch, instead of one
+# message and one transaction per report.
 AGGREGATION_KICK_KEY = "aggregation:kick"
 AGGREGATION_KICK_SECONDS = 5
 # After a broker or cache failure, kicks are skipped for this long (the sweep aggregates),
@@ -182,7 +184,7 @@ def enqueue_aggregation(report_id: int | None = None) -> None:
     try:
         if not cache.add(AGGREGATION_KICK_KEY, 1, timeout=AGGREGATION_KICK_SECONDS):
             return
-        aggregate_kicked.delay()
+        aggregate_kicked.apply_async(countdown=settings.AGGREGATION_KICK_DELAY_MS / 1000)
     except (OperationalError, RedisError, OSError):
         _broker_paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
         log.warning("could not enqueue aggregation of report %s; the sweep will", report_id)
