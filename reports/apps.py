@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -15,4 +15,10 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Observer reports")
 
     def ready(self) -> None:
+        from .forms import categories_forget
+        from .models import Category
+
         post_migrate.connect(role_groups_after_migrate, sender=self)
+        post_migrate.connect(categories_forget, sender=self)
+        post_save.connect(categories_forget, sender=Category)
+        post_delete.connect(categories_forget, sender=Category)

@@ -1,6 +1,7 @@
 """Forms of the volunteer pages. They turn input into clean values or clear errors; the
 services in reports.services do the work."""
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +18,44 @@ CLOCK_SLACK = timedelta(minutes=10)
 FLAGS = ("complaint_filed", "police_called", "violation_stopped", "needs_mobile_group")
 FLAGS += ("needs_lawyer",)
 OTHER_STATION = "other"
+
+
+# Categories change between elections (a data migration), rarely in the admin: validating a
+# report reads them from a copy kept per process for this long instead of a query each time.
+# A change made in the admin clears this process's copy at once (apps.py).
+CATEGORY_COPY_SECONDS = 60
+_category_copy: tuple[float, dict[str, Category]] = (-CATEGORY_COPY_SECONDS, {})
+
+
+def categories_reportable() -> dict[str, Category]:
+    """The categories a person may choose, by code (system-only ones are left out)."""
+    global _category_copy
+    loaded_at, categories = _category_copy
+    if time.monotonic() - loaded_at >= CATEGORY_COPY_SECONDS:
+        categories = {c.code: c for c in Category.objects.filter(system_only=False)}
+        _category_copy = (time.monotonic(), categories)
+    return categories
+
+
+def categories_forget(**kwargs) -> None:
+    global _category_copy
+    _category_copy = (-CATEGORY_COPY_SECONDS, {})
+
+
+class CategoryField(forms.ModelChoiceField):
+    """Chooses a category by code, validated against categories_reportable()."""
+
+    def to_python(self, value) -> Category | None:
+        if value in self.empty_values:
+            return None
+        category = categories_reportable().get(str(value))
+        if category is None:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        return category
 
 
 @dataclass(frozen=True)
@@ -39,7 +78,7 @@ class ReportForm(forms.Form):
         max_value=99999,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
-    category = forms.ModelChoiceField(
+    category = CategoryField(
         label=_("What happened"),
         queryset=Category.objects.filter(system_only=False),
         to_field_name="code",

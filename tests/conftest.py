@@ -38,6 +38,7 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
+from reports.forms import categories_forget
 from reports.models import Category, Election, LegalStatus, Okrug, SignInLink, Station, Tik, Trust
 from reports.services.observers import observer_create, signin_link_issue
 from reports.services.signin import SIGNIN_LINK_SESSION_KEY
@@ -57,6 +58,7 @@ def categories_load() -> None:
     """(Re)load the categories with the data migration's own function (idempotent)."""
     migration = importlib.import_module("reports.migrations.0002_load_categories")
     migration.load_categories(apps, None)
+    categories_forget()
 
 
 @pytest.fixture(autouse=True)

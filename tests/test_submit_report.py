@@ -307,3 +307,19 @@ def test_a_uuid_another_observer_used_is_refused_and_never_shown(
     assert other_observer_client.post("/report/", data).status_code == 409
     assert Report.objects.get(uuid=data["uuid"]).observer.pseudonym == "Сова"
     assert other_observer_client.get(f"/my/{data['uuid']}/").status_code == 404
+
+
+def test_a_category_closed_in_the_admin_is_refused_at_once(
+    observer_client, report_form_data, categories
+):
+    """Categories are validated from a copy kept per process; a change clears it."""
+    assert (
+        observer_client.post("/report/", report_form_data(category="V3"), **JSON).status_code == 201
+    )
+    closed = categories["V3"]
+    closed.system_only = True
+    closed.save()
+
+    refused = observer_client.post("/report/", report_form_data(category="V3"), **JSON)
+    assert refused.status_code == 400 and "category" in refused.json()["errors"]
+    assert Report.objects.filter(category_id="V3").count() == 1
