@@ -33,7 +33,7 @@ from .forms import AnswerForm, CitizenReportForm, ReportForm, SignInCodeForm
 from .models import Channel, Election, Observer, Question, Report, SignInLink
 from .services.evidence import FileOutcome, evidence_attach_all
 from .services.questions import question_answer
-from .services.signin import SIGNIN_LINK_SESSION_KEY, signin_link_use
+from .services.signin import SIGNIN_LINK_SESSION_KEY, signin_link_use, signin_session_record
 from .services.submission import ReportConflict, report_submit
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,8 @@ def with_evidence_limits(view: Callable) -> Callable:
 def sign_in(request: HttpRequest, link: SignInLink) -> None:
     login(request, link.observer.user, backend=settings.AUTHENTICATION_BACKENDS[0])
     request.session[SIGNIN_LINK_SESSION_KEY] = link.pk
+    request.session.save()
+    signin_session_record(link=link, session_key=request.session.session_key)
 
 
 @never_cache

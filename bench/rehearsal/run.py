@@ -455,6 +455,11 @@ def world_command(env: dict[str, str], out: Path, *args: str) -> str:
     return result.stdout
 
 
+def migrate(env: dict[str, str]) -> None:
+    command = [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"]
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
+
+
 def world_prepare(
     postgres: Postgres, database: str, env: dict[str, str], out: Path, observers: int,
     stations: int,
@@ -471,13 +476,11 @@ def world_prepare(
         postgres.psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
         postgres.psql(f"CREATE DATABASE {database} TEMPLATE {template}")
         (out / "world.json").write_text(saved.read_text())
+        migrate(env)  # the template may predate the newest migrations
         return
     postgres.database_reset(database)
     log("migrating and seeding")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT, env=env, check=True,
-    )  # fmt: skip
+    migrate(env)
     started = time.monotonic()
     world_command(env, out, "seed", "--observers", str(observers), "--stations", str(stations))
     log(f"seeded in {time.monotonic() - started:.0f} s")

@@ -266,6 +266,22 @@ class SignInLink(models.Model):
         return self.revoked_at is None
 
 
+class SignInSession(models.Model):
+    """A session a personal link opened, so that revoking the link can end it at once
+    (services.signin) instead of every request asking whether its link still holds."""
+
+    link = models.ForeignKey(SignInLink, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("session opened with a link")
+        verbose_name_plural = _("sessions opened with links")
+
+    def __str__(self) -> str:
+        return f"{self.link_id}: {self.session_key[:8]}…"
+
+
 class Channel(models.TextChoices):
     WEB = "web", _("web form")
     API = "api", _("API")

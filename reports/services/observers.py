@@ -78,10 +78,13 @@ def signin_link_issue(
 
 @transaction.atomic
 def signin_link_revoke(*, link: SignInLink, actor: AbstractBaseUser | None = None) -> bool:
-    """Revoke a link; sessions opened with it stop working at their next request."""
+    """Revoke a link and sign out the sessions it opened, at once."""
+    from .signin import signin_sessions_end
+
     revoked = SignInLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
     if revoked:
+        signin_sessions_end(link=link)
         audit_record(actor=actor, action="signin_link_revoke", obj=link)
     return bool(revoked)
