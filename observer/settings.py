@@ -237,8 +237,8 @@ CELERY_TIMEZONE = TIME_ZONE
 INCIDENT_WINDOW_MINUTES = env_int("INCIDENT_WINDOW_MINUTES", 45, minimum=1)
 AGGREGATION_BATCH_SIZE = env_int("AGGREGATION_BATCH_SIZE", 200, minimum=1)
 AGGREGATION_SWEEP_SECONDS = env_int("AGGREGATION_SWEEP_SECONDS", 10, minimum=1)
-# A run kicked by a submission starts this long after it, so that under load one run takes
-# the reports of that moment in one batch (reports/services/submission.py).
+# A run kicked by a submission pauses this long between its reads, so that under load it
+# takes the reports of each pause in one batch (reports/services/aggregation.py).
 AGGREGATION_KICK_DELAY_MS = env_int("AGGREGATION_KICK_DELAY_MS", 500, minimum=0)
 # Alert rules: N critical reports at one station within M minutes; a TIK's hourly count at
 # least FACTOR times its mean over the previous hours (and at least MIN_COUNT); any report

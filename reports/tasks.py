@@ -6,7 +6,6 @@ transient database errors (connection lost, deadlock victim, serialization failu
 """
 
 import logging
-import time
 
 from celery import shared_task
 from celery.signals import task_postrun, task_prerun
@@ -14,9 +13,13 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 
 from .models import Report
-from .services.aggregation import reports_aggregate, tallies_recount
+from .services.aggregation import (
+    reports_aggregate,
+    reports_aggregate_kicked,
+    reports_aggregate_pending,
+    tallies_recount,
+)
 from .services.alerts import alerts_deliver
-from .services.submission import aggregation_kick_clear
 
 log = logging.getLogger(__name__)
 
@@ -67,22 +70,23 @@ def aggregate_report(report_id: int) -> int:
 
 
 @shared_task(
-    acks_late=True,
+    bind=True,
+    acks_late=False,
     ignore_result=True,
     soft_time_limit=50,
     time_limit=60,
     expires=AGGREGATE_EXPIRES,
-    **RETRY,
 )
-def aggregate_kicked() -> int:
-    """A run started by a submission's kick (services.submission.enqueue_aggregation).
+def aggregate_kicked(self) -> int:
+    """A run started by a submission's kick; see services.aggregation.reports_aggregate_kicked.
 
-    Clears the kick before reading, so that reports committed from now on start a new run,
-    then aggregates pending reports in batches until none is left or a sweep interval has
-    passed (the beat's sweep takes over from there).
+    Acknowledged when it starts, not when it ends, and never retried (a retry would wait
+    in the worker as a message with a countdown): it runs for up to a sweep interval, and a
+    lost or failed run costs nothing but time, since its reports stay pending for the next
+    kick or the sweep. In-process (eager) it reads once, without pausing.
     """
-    aggregation_kick_clear()
-    return aggregate_pending()
+    pause = 0 if self.request.is_eager else settings.AGGREGATION_KICK_DELAY_MS / 1000
+    return reports_aggregate_kicked(pause=pause, seconds=settings.AGGREGATION_SWEEP_SECONDS)
 
 
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=50, time_limit=60)
@@ -91,13 +95,7 @@ def aggregate_pending() -> int:
 
     No retries: beat runs it again in AGGREGATION_SWEEP_SECONDS.
     """
-    deadline = time.monotonic() + settings.AGGREGATION_SWEEP_SECONDS
-    total = 0
-    while time.monotonic() < deadline:
-        done = reports_aggregate(batch=settings.AGGREGATION_BATCH_SIZE)
-        total += done
-        if done < settings.AGGREGATION_BATCH_SIZE:
-            break
+    total = reports_aggregate_pending(seconds=settings.AGGREGATION_SWEEP_SECONDS)
     if total:
         log.info("sweep aggregated %s pending reports", total)
     return total

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -221,8 +222,8 @@ def test_two_workers_on_the_same_reports_count_each_once(election, stations):
 
 def test_a_burst_of_reports_starts_one_run_that_aggregates_them_all(election, stations):
     """The kick: 30 reports in a burst publish one message, not 30; the run it starts takes
-    every one of them (no beat here, so nothing else could), and clears the kick so that
-    the next report starts a run of its own."""
+    every one of them (no beat here, so nothing else could), and clears the kick when it
+    ends, so that the next report starts a run of its own."""
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     cache.delete(AGGREGATION_KICK_KEY)
     for _ in range(30):
@@ -230,8 +231,31 @@ def test_a_burst_of_reports_starts_one_run_that_aggregates_them_all(election, st
     assert broker.llen("celery") == 1
     with celery_worker():
         wait_until(lambda: all_aggregated(30))
-        assert cache.get(AGGREGATION_KICK_KEY) is None
+        wait_until(lambda: cache.get(AGGREGATION_KICK_KEY) is None)  # the run has ended
         submit(stations[102], "V3")
         wait_until(lambda: all_aggregated(31))
     assert reports_counted(election) == 31
+    assert_tallies_exact()
+
+
+def test_the_worker_outlives_redis_going_away_during_a_kicked_run(election, stations, monkeypatch):
+    """A kicked run starts at once and pauses between its reads: no message waits in the
+    worker for a countdown, which would make Celery's worker exit when Redis goes away."""
+    monkeypatch.setenv("AGGREGATION_SWEEP_SECONDS", "30")
+    monkeypatch.setenv("AGGREGATION_KICK_DELAY_MS", "3000")
+    port = free_port()
+    redis_url = f"redis://127.0.0.1:{port}/0"
+    redis = redis_start(port)
+    try:
+        with celery_worker(redis_url=redis_url, beat=True) as worker:
+            assert submit_elsewhere(stations[101], 20, redis_url) == "20"
+            redis_stop(redis)  # while the run the burst kicked pauses or reads
+            time.sleep(5)
+            assert worker.poll() is None, worker.log_path.read_text()[-3000:]
+            redis = redis_start(port)
+            assert submit_elsewhere(stations[102], 5, redis_url) == "5"
+            wait_until(lambda: all_aggregated(25), timeout=60)
+    finally:
+        redis_stop(redis)
+    assert reports_counted(election) == 25
     assert_tallies_exact()

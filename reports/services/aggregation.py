@@ -16,6 +16,7 @@ How exactness is kept (docs/task-policy.md has the whole policy):
 """
 
 import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -174,6 +175,43 @@ def reports_aggregate(*, report_ids: Sequence[int] = (), batch: int = 0) -> int:
         for draft in alert_drafts(fresh):
             alert_raise(draft=draft)
     return len(claimed)
+
+
+def reports_aggregate_kicked(*, pause: float, seconds: float) -> int:
+    """The run a submission's kick started (services.submission.enqueue_aggregation).
+
+    Steps, until a read finds nothing pending or `seconds` have passed: clear the kick,
+    aggregate every pending report in batches, hold the kick and pause. Reports committed
+    while the kick is held start no run of their own; this run reads them after the pause.
+    With `pause` 0 (tasks run in-process) it reads once. Returns how many it aggregated.
+    """
+    from .submission import aggregation_kick_clear, aggregation_kick_hold
+
+    deadline = time.monotonic() + seconds
+    total = 0
+    while True:
+        aggregation_kick_clear()
+        done = _aggregate_until_none_pending(deadline)
+        total += done
+        if not done or not pause or time.monotonic() + pause >= deadline:
+            return total
+        aggregation_kick_hold()
+        time.sleep(pause)
+
+
+def reports_aggregate_pending(*, seconds: float) -> int:
+    """The sweep: batches until nothing is pending or `seconds` have passed."""
+    return _aggregate_until_none_pending(time.monotonic() + seconds)
+
+
+def _aggregate_until_none_pending(deadline: float) -> int:
+    total = 0
+    while time.monotonic() < deadline:
+        done = reports_aggregate(batch=settings.AGGREGATION_BATCH_SIZE)
+        total += done
+        if done < settings.AGGREGATION_BATCH_SIZE:
+            break
+    return total
 
 
 def _claim(report_ids: Sequence[int], batch: int) -> list[int]:

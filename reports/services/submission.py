@@ -9,7 +9,6 @@ from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -153,12 +152,14 @@ def reporter_role_and_trust(*, observer: Observer | None, channel: str) -> tuple
     return ReporterRole.CITIZEN, Trust.CITIZEN
 
 
-# The kick: a short-lived key in the cache saying "an aggregation run is due". A submission
-# publishes a run only when it sets the key; the run deletes the key before it reads the
-# pending reports. So a report committed while the key exists is read by the run that set
-# it. The run starts AGGREGATION_KICK_DELAY_MS after the kick, so at 200 reports a second
-# the workers get about two messages a second, each run taking a batch, instead of one
-# message and one transaction per report.
+# The kick: a short-lived key in the cache saying "an aggregation run will read the pending
+# reports". A submission publishes a run only when it sets the key. The run deletes the key
+# before each read and sets it again while it pauses between reads
+# (services.aggregation.reports_aggregate_kicked), so a report committed while the key
+# exists is read by that run: at 200 reports a second the workers get one message and a
+# batch every AGGREGATION_KICK_DELAY_MS instead of one message and one transaction per
+# report. No message waits for a countdown: Celery's worker exits when Redis goes away while
+# it holds an unacknowledged message (kombu 5.7), so the run itself pauses.
 AGGREGATION_KICK_KEY = "aggregation:kick"
 AGGREGATION_KICK_SECONDS = 5
 # After a broker or cache failure, kicks are skipped for this long (the sweep aggregates),
@@ -184,7 +185,7 @@ def enqueue_aggregation(report_id: int | None = None) -> None:
     try:
         if not cache.add(AGGREGATION_KICK_KEY, 1, timeout=AGGREGATION_KICK_SECONDS):
             return
-        aggregate_kicked.apply_async(countdown=settings.AGGREGATION_KICK_DELAY_MS / 1000)
+        aggregate_kicked.delay()
     except (OperationalError, RedisError, OSError):
         _broker_paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
         log.warning("could not enqueue aggregation of report %s; the sweep will", report_id)
@@ -193,7 +194,22 @@ def enqueue_aggregation(report_id: int | None = None) -> None:
 
 
 def aggregation_kick_clear() -> None:
-    """Called by the run a kick started, before it reads the pending reports."""
+    """The run clears the kick before it reads the pending reports."""
     from django.core.cache import cache
 
-    cache.delete(AGGREGATION_KICK_KEY)
+    try:
+        cache.delete(AGGREGATION_KICK_KEY)
+    except (RedisError, OSError):
+        # The kick stays until it expires: at worst a report waits that long for a new run.
+        log.warning("could not clear the aggregation kick; it expires by itself")
+
+
+def aggregation_kick_hold() -> None:
+    """The run sets the kick while it pauses: reports committed meanwhile are its to read."""
+    from django.core.cache import cache
+
+    try:
+        cache.set(AGGREGATION_KICK_KEY, 1, timeout=AGGREGATION_KICK_SECONDS)
+    except (RedisError, OSError):
+        # Submissions then start runs of their own, or leave their reports to the sweep.
+        log.warning("could not hold the aggregation kick")
