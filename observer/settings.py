@@ -339,6 +339,13 @@ SPECTACULAR_SETTINGS = {
 EXPORT_TTL_HOURS = env_int("EXPORT_TTL_HOURS", 24, minimum=1)
 EXPORT_TIME_LIMIT = env_int("EXPORT_TIME_LIMIT", 3600, minimum=60)
 EXPORT_GZIP_LEVEL = env_int("EXPORT_GZIP_LEVEL", 1, minimum=1)
+# Protocol totals marked due by copies that arrived since the last recomputation
+# (reports/services/protocols.py, AGGREGATE_DELAY).
+CELERY_BEAT_SCHEDULE["protocol-totals-due"] = {
+    "task": "reports.tasks_protocols.results_aggregate_due_task",
+    "schedule": 30,
+    "options": {"expires": 30},
+}
 CELERY_BEAT_SCHEDULE["exports-housekeeping"] = {
     "task": "reports.tasks_exports.exports_housekeeping",
     "schedule": 300,

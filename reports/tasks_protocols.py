@@ -10,6 +10,8 @@ from django.db import InterfaceError, OperationalError
 from .models import Election, Station
 from .services.protocols import (
     results_aggregate,
+    results_aggregate_due,
+    results_aggregate_marked,
     results_aggregate_soon,
     station_reconcile,
     stations_reconcile,
@@ -37,7 +39,14 @@ def station_reconcile_task(station_id: int) -> None:
 def results_aggregate_task(election_id: int) -> None:
     election = Election.objects.filter(pk=election_id).first()
     if election is not None:
-        results_aggregate(election=election)
+        results_aggregate_marked(election=election)
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=300, time_limit=360)
+def results_aggregate_due_task() -> int:
+    """Beat, every AGGREGATE_DELAY seconds: the totals copies marked due since the last run.
+    No retries: beat runs it again."""
+    return results_aggregate_due()
 
 
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=600, time_limit=660, **RETRY)

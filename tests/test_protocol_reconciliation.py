@@ -144,3 +144,34 @@ def test_totals_put_observers_and_official_side_by_side(protocol_form, stations,
     assert totals[("official_matched", "election", protocol_form.name)].lines["c1"] == 340
     assert totals[("official", "okrug", "САО")].stations == 1
     assert totals[("observers", "tik", "Арбат")].lines["c2"] == 190
+
+
+@pytest.mark.usefixtures("tasks_in_process")
+def test_copies_after_the_first_reach_the_totals_at_the_next_due_run(
+    protocol_form, stations, observer, other_observer, django_capture_on_commit_callbacks
+):
+    """The first copy is counted at once; the next ones within AGGREGATE_DELAY wait for
+    beat's due run, which counts them, and finds nothing due after that."""
+    from django.core.cache import cache
+
+    from reports.models import ResultTotal
+    from reports.tasks_protocols import results_aggregate_due_task
+
+    cache.clear()
+
+    def observers_c1() -> int:
+        total = ResultTotal.objects.get(
+            election=protocol_form, source="observers", level="election"
+        )
+        return total.lines["c1"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        send_copy(stations[101], observer)
+    assert observers_c1() == 300
+    with django_capture_on_commit_callbacks(execute=True):
+        send_copy(stations[201], other_observer, c1=200)
+    assert observers_c1() == 300
+
+    assert results_aggregate_due_task() == 1
+    assert observers_c1() == 500
+    assert results_aggregate_due_task() == 0

@@ -609,13 +609,48 @@ def results_refresh_request(*, election: Election, actor: AbstractBaseUser | Non
 
 
 def results_aggregate_soon(*, election_id: int) -> None:
-    """Enqueue one aggregation per election per AGGREGATE_DELAY seconds, however many copies
-    arrive meanwhile: it reads whatever is stored when it runs."""
-    if cache.add(f"protocols:aggregate:{election_id}", True, timeout=AGGREGATE_DELAY):
-        enqueue("results_aggregate_task", election_id, countdown=AGGREGATE_DELAY)
+    """Have the election's totals recomputed: at once for the first copy in AGGREGATE_DELAY
+    seconds, and within AGGREGATE_DELAY seconds for the rest (beat's
+    results_aggregate_due_task), however many copies arrive meanwhile.
+
+    Every copy marks the totals due; each aggregation clears the mark before it reads. No
+    message waits for a countdown: Celery's worker exits when Redis goes away while it
+    holds one (docs/task-policy.md).
+    """
+    try:
+        cache.set(results_due_key(election_id), True, timeout=None)
+        first = cache.add(f"protocols:aggregate:{election_id}", True, timeout=AGGREGATE_DELAY)
+    except (RedisError, OSError):
+        log.warning("could not mark the totals of election %s due", election_id)
+        return
+    if first:
+        enqueue("results_aggregate_task", election_id)
 
 
-def enqueue(task_name: str, object_id: int, countdown: int = 0) -> None:
+def results_due_key(election_id: int) -> str:
+    return f"protocols:due:{election_id}"
+
+
+def results_aggregate_marked(*, election: Election) -> None:
+    """results_aggregate, clearing the election's due mark before reading."""
+    try:
+        cache.delete(results_due_key(election.pk))
+    except (RedisError, OSError):
+        log.warning("could not clear the due mark of election %s", election.pk)
+    results_aggregate(election=election)
+
+
+def results_aggregate_due() -> int:
+    """Recompute the totals of every active election marked due; return how many."""
+    elections = list(Election.objects.filter(is_active=True))
+    marks = cache.get_many([results_due_key(election.pk) for election in elections])
+    due = [election for election in elections if results_due_key(election.pk) in marks]
+    for election in due:
+        results_aggregate_marked(election=election)
+    return len(due)
+
+
+def enqueue(task_name: str, object_id: int) -> None:
     """Hand work to the workers; a broker failure is logged, not raised.
 
     Everything enqueued here is recomputed from stored rows, so a lost message only delays
@@ -624,7 +659,7 @@ def enqueue(task_name: str, object_id: int, countdown: int = 0) -> None:
     from .. import tasks_protocols
 
     try:
-        getattr(tasks_protocols, task_name).apply_async((object_id,), countdown=countdown)
+        getattr(tasks_protocols, task_name).delay(object_id)
     except (OperationalError, RedisError, OSError):
         log.warning("could not enqueue %s(%s)", task_name, object_id)
 
