@@ -33,6 +33,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -215,6 +216,27 @@ class Stack:
     gunicorn_workers: int = 5
     worker_concurrency: int = 2
     generation: int = 0
+    restarts: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    supervising: threading.Event = field(default_factory=threading.Event)
+
+    def worker_supervise(self) -> None:
+        """Restart the worker when it exits by itself, as systemd's Restart=always would
+        (docs/task-policy.md: Celery's worker can exit when Redis goes away); each restart
+        is logged and reported. Runs in a daemon thread until the rehearsal ends."""
+        self.supervising.set()
+        while self.supervising.is_set():
+            time.sleep(1)
+            with self.lock:
+                worker = self.procs.children.get("worker")
+                if not self.supervising.is_set():
+                    break
+                if worker is None or worker.poll() is None:
+                    continue
+                log(f"the Celery worker exited by itself ({worker.returncode}); restarting it")
+                self.restarts.append(time.strftime("%H:%M:%S"))
+                del self.procs.children["worker"]
+                self.worker_start()
 
     def gunicorn(self, name: str, port: int, env: dict[str, str]) -> None:
         command = [str(BIN / "gunicorn"), "observer.wsgi:application", "-b", f"127.0.0.1:{port}"]
@@ -261,7 +283,8 @@ class Stack:
             busy = bool(started - ended)
             if not busy:
                 time.sleep(0.02)
-        self.procs.kill("worker", signal.SIGKILL)
+        with self.lock:
+            self.procs.kill("worker", signal.SIGKILL)
         return busy
 
 
@@ -327,7 +350,8 @@ def measure_beside_floor(
         ("submission_worker_stopped", "SubmitObserver", stack.site_port, "POST /report/"),
     ):
         if label == "submission_worker_stopped":
-            stack.procs.kill("worker", signal.SIGTERM)
+            with stack.lock:
+                stack.procs.kill("worker", signal.SIGTERM)
         log(f"measuring {label}: {clients} clients for {seconds} s")
         run = LocustRun(
             user_class, f"http://127.0.0.1:{port}", clients, seconds, out / label,
@@ -350,7 +374,8 @@ def measure_beside_floor(
             part: round(used * 1000 / requests, 2) for part, used in cpu.items() if used > 0.05
         }
         stack.procs.children.pop(locust_name, None)
-    stack.worker_start()
+    with stack.lock:
+        stack.worker_start()
     figures["ratio"] = figures["submission"]["rps"] / max(figures["floor"]["rps"], 0.001)
     return figures
 
@@ -501,9 +526,13 @@ def summary_lines(result: dict) -> list[str]:
                 f"p99 {row['p99_ms']:4.0f} ms  errors {row['failures']}"
             )
         lines.append(f"submission / floor throughput: {result['beside_floor']['ratio']:.2f}")
+        for label, row in (("submission", sub), ("floor", floor)):
+            parts = ", ".join(f"{k} {v:.2f}" for k, v in row["cpu_ms_per_request"].items())
+            lines.append(f"CPU ms per request, {label}: {parts}")
+    lines.append(f"worker restarts by the supervisor: {len(result.get('worker_restarts', []))}")
     fresh = result["verify"]["freshness_seconds"]
     lines.append(
-        f"tally freshness (receipt → aggregated): p50 {fresh['p50']:.1f} s, "
+        f"tally freshness of the day's reports (receipt → aggregated): p50 {fresh['p50']:.1f} s, "
         f"p99 {fresh['p99']:.1f} s, max {fresh['max']:.1f} s"
     )
     for kind, figures in result["verify"]["kinds"].items():
@@ -570,6 +599,7 @@ def main() -> None:
         out=out,
     )
     result: dict = {"args": {k: str(v) for k, v in vars(args).items()}, "machine": machine()}
+    stack: Stack | None = None
     try:
         postgres.ensure()
         redis.start()
@@ -579,6 +609,7 @@ def main() -> None:
             gunicorn_workers=args.gunicorn_workers,
         )  # fmt: skip
         stack.start()
+        threading.Thread(target=stack.worker_supervise, daemon=True).start()
         if not args.no_floor:
             result["beside_floor"] = measure_beside_floor(
                 stack, postgres, out, args.measure_seconds, args.clients
@@ -594,7 +625,8 @@ def main() -> None:
         def worker_kill() -> dict:
             busy = stack.worker_kill_mid_task()
             time.sleep(3)
-            stack.worker_start()
+            with stack.lock:
+                stack.worker_start()
             return {"task_running_when_killed": busy}
 
         def postgres_restart() -> dict:
@@ -617,7 +649,13 @@ def main() -> None:
         )
     finally:
         result["load_average_at_end"] = os.getloadavg()
-        procs.stop_all()
+        if stack is not None:
+            stack.supervising.clear()
+            with stack.lock:
+                result["worker_restarts"] = stack.restarts
+                procs.stop_all()
+        else:
+            procs.stop_all()
     result["verify"] = json.loads(world_command(env, out, "verify"))
     (out / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     print()
