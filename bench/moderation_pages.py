@@ -122,13 +122,6 @@ GENERATE = [
               md5(i.id::text || k) || md5(k || i.id::text), now(), now()
        FROM reports_incident i CROSS JOIN generate_series(0, 3) k CROSS JOIN first_observer
        WHERE i.election_id = %(election)s""",
-    # The okrug × category tally the dashboard reads (see admin_dashboard.OKRUG_CATEGORY).
-    """INSERT INTO reports_tally (election_id, dimension, key, hour, count)
-       SELECT r.election_id, 'okrug_category', s.okrug_id || ':' || r.category_id,
-              date_trunc('hour', r.received_at), count(*)
-       FROM reports_report r JOIN reports_station s ON s.id = r.station_id
-       WHERE r.election_id = %(election)s
-       GROUP BY 1, 2, 3, 4""",
     """INSERT INTO reports_alert (election_id, rule, key, okrug_id, tik_id, station_id,
                                   incident_id, count, at, raised_at)
        SELECT i.election_id, 'critical_burst', 'bench:' || i.id, s.okrug_id, s.tik_id,
@@ -304,9 +297,10 @@ def machine() -> str:
 
 def report(results: list["Result"], runs: int) -> str:
     load = os.getloadavg()[0]
+    shared = " (other work shared the CPUs)" if load >= (os.cpu_count() or 1) else ""
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; load average {load:.1f} while "
-        f"measuring (other work shared the CPUs); {runs} requests per page after 3 warm-up "
+        f"measuring{shared}; {runs} requests per page after 3 warm-up "
         "requests; milliseconds of server time (wall clock), then the medians of the "
         "Django process's own CPU time and of the time spent waiting for the database:",
         "",
