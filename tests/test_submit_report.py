@@ -13,6 +13,8 @@ import pytest
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from reports.models import Channel, Report, ReporterRole, Trust
@@ -323,3 +325,25 @@ def test_a_category_closed_in_the_admin_is_refused_at_once(
     refused = observer_client.post("/report/", report_form_data(category="V3"), **JSON)
     assert refused.status_code == 400 and "category" in refused.json()["errors"]
     assert Report.objects.filter(category_id="V3").count() == 1
+
+
+def test_a_report_from_the_script_costs_four_queries(observer_client, report_form_data):
+    """The session, the user with observer and election, the observer's stations, the
+    INSERT: what the rehearsal's throughput rests on (docs/benchmarks.md)."""
+    own_station = {"station": "101", "station_number": None}  # as the phone's script sends
+    observer_client.post("/report/", report_form_data(**own_station), **JSON)  # warm caches
+    with CaptureQueriesContext(connection) as queries:
+        response = observer_client.post("/report/", report_form_data(**own_station), **JSON)
+
+    assert response.status_code == 201
+    statements = [
+        q["sql"].split()[0] + " " + q["sql"].split('"')[1]
+        for q in queries
+        if "SAVEPOINT" not in q["sql"]
+    ]
+    assert statements == [
+        "SELECT django_session",
+        "SELECT auth_user",
+        "SELECT reports_station",
+        "INSERT reports_report",
+    ]
