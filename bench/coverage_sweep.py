@@ -17,14 +17,12 @@ import argparse
 import datetime as dt
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import moderation_pages as day
+from benchdb import database_create, django_start
 from benchdocs import section_replace
 
-ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/obs_bench_coverage"
 SILENCE_RULES = ["not_checked_in", "station_silent", "checkpoint_missed", "observer_removed"]
 
@@ -180,18 +178,11 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     options = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", DATABASE_URL)
-    sys.path.insert(0, str(ROOT))
-    os.environ.update(
-        DATABASE_URL=url, DJANGO_SETTINGS_MODULE="observer.settings", ALLOWED_HOSTS="testserver"
-    )
-    os.environ.setdefault("SECRET_KEY", "bench-only-key")
-    os.environ["REDIS_URL"] = ""  # nothing is enqueued; keep the benchmark self-contained
     os.environ["LOG_LEVEL"] = "WARNING"  # one line per alert raised otherwise
-    day.database_create(url, fresh=options.rebuild)
-    import django
+    database_create(url, fresh=options.rebuild)
+    django_start(url)
     from django.core.management import call_command
 
-    django.setup()
     call_command("migrate", verbosity=0)
     from reports.models import Assignment, Election
 

@@ -27,41 +27,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
+from benchdb import database_create, django_start
 from benchdocs import section_replace
 
-ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## JSON export and API (issue 6)"
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/obs_bench_api"
 )
 FORMATS = ("ndjson.gz", "json", "csv")
 TARGET_RATIO, TARGET_MB = 0.5, 250
-
-
-def django_setup() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = DATABASE_URL
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    os.environ["REDIS_URL"] = ""  # eager Celery: the export runs in this process
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "observer.settings")
-    import django
-
-    django.setup()
-
-
-def database_create() -> None:
-    import psycopg
-
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    server = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(server, autocommit=True) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def seed(rows: int) -> None:
@@ -253,11 +228,11 @@ def main() -> None:
     parser.add_argument("--child", choices=FORMATS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        django_setup()
+        django_start(DATABASE_URL)
         child(args.child)
         return
-    database_create()
-    django_setup()
+    database_create(DATABASE_URL)
+    django_start(DATABASE_URL)
     seed(args.rows)
     rounds = []
     with tempfile.TemporaryDirectory(prefix="bench-export-") as media:

@@ -17,14 +17,13 @@ import argparse
 import os
 import platform
 import statistics
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchdb import database_create, django_start
 from benchdocs import section_replace
 
-ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Moderation panel (issue 5)"
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/obs_bench_moderation"
 ELECTION = "Бенчмарк модерации"
@@ -32,23 +31,6 @@ REPORTS = 1_000_000
 INCIDENTS = REPORTS // 4
 OBSERVERS = 10_000
 TARGET_MS = 200
-
-
-def database_create(url: str, *, fresh: bool) -> None:
-    """Create the benchmark's database unless it exists; with `fresh`, drop it first."""
-    import psycopg
-    from psycopg import sql
-
-    name = url.rsplit("/", 1)[1]
-    server = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(server, autocommit=True) as connection:
-        if fresh:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if not exists.fetchone():
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def places_create(election) -> None:
@@ -341,17 +323,10 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     options = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", DATABASE_URL)
-    sys.path.insert(0, str(ROOT))
-    os.environ.update(
-        DATABASE_URL=url, DJANGO_SETTINGS_MODULE="observer.settings", ALLOWED_HOSTS="testserver"
-    )
-    os.environ.setdefault("SECRET_KEY", "bench-only-key")
-    os.environ["REDIS_URL"] = ""  # nothing is enqueued; keep the benchmark self-contained
     database_create(url, fresh=options.rebuild)
-    import django
+    django_start(url)
     from django.core.management import call_command
 
-    django.setup()
     call_command("migrate", verbosity=0)
     if not data_ready():
         print("generating the data…")

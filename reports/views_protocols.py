@@ -43,7 +43,7 @@ from .services.protocols import (
     turnout_count_submit,
 )
 from .services.submission import ReportConflict
-from .views import observer_required, wants_json, with_evidence_limits
+from .views import RECEIVED_PARAM, observer_required, wants_json, with_evidence_limits
 
 # Observers
 
@@ -132,7 +132,7 @@ def done(
     status = "received" if created else "duplicate"
     if wants_json(request):
         if not warnings:
-            url = f"{url}?{urlencode({'received': status, 'kind': kind})}"
+            url = f"{url}?{urlencode({RECEIVED_PARAM: status, 'kind': kind})}"
         else:
             done_messages(request, created=created, kind=kind, warnings=warnings)
         body = {"status": status, "url": url, "files": []}
@@ -154,7 +154,7 @@ def done_messages(
 
 
 def done_messages_from_address(request: HttpRequest) -> None:
-    status, kind = request.GET.get("received"), request.GET.get("kind")
+    status, kind = request.GET.get(RECEIVED_PARAM), request.GET.get("kind")
     if status in ("received", "duplicate") and kind in WHAT:
         done_messages(request, created=status == "received", kind=kind)
 

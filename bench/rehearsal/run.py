@@ -362,7 +362,7 @@ def measure_beside_floor(
         locust_name = f"locust-{label}"
         locust_cpu = 0.0
         while locust.poll() is None:
-            locust_cpu = process_tree_cpu(locust.pid)
+            (locust_cpu,) = process_tree_cpu(locust.pid)
             time.sleep(0.5)
         after = cpu_by_part(stack, postgres)
         figures[label] = stats_read(out / label)[name]
@@ -384,8 +384,9 @@ def sim_offset(hour: float, day_seconds: float) -> float:
     return (hour - 7.0) / DAY_HOURS * day_seconds
 
 
-def process_tree_cpu(root: int) -> float:
-    """CPU seconds (user + system) used so far by a process and everything under it."""
+def process_tree_cpu(*roots: int) -> list[float]:
+    """CPU seconds (user + system) used so far by each process and everything under it,
+    from one reading of /proc."""
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
@@ -397,13 +398,16 @@ def process_tree_cpu(root: int) -> float:
         pid = int(stat.parent.name)
         parents[pid] = int(fields[1])
         times[pid] = sum(int(value) for value in fields[11:15]) / tick
-    tree, frontier = {root}, [root]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent]
-        tree.update(children)
-        frontier.extend(children)
-    return sum(times.get(pid, 0.0) for pid in tree)
+    used = []
+    for root in roots:
+        tree, frontier = {root}, [root]
+        while frontier:
+            parent = frontier.pop()
+            children = [pid for pid, ppid in parents.items() if ppid == parent]
+            tree.update(children)
+            frontier.extend(children)
+        used.append(sum(times.get(pid, 0.0) for pid in tree))
+    return used
 
 
 def cpu_by_part(stack: "Stack", postgres: "Postgres") -> dict[str, float]:
@@ -411,7 +415,7 @@ def cpu_by_part(stack: "Stack", postgres: "Postgres") -> dict[str, float]:
     PostgreSQL, for the share each takes of the two cores during a measurement."""
     parts = {name: process.pid for name, process in stack.procs.children.items()}
     parts["postgres"] = postgres.postmaster_pid()
-    return {name: process_tree_cpu(pid) for name, pid in parts.items()}
+    return dict(zip(parts, process_tree_cpu(*parts.values()), strict=True))
 
 
 @dataclass

@@ -60,8 +60,7 @@ def report_mark_changed(*, report_ids: Iterable[int]) -> int:
 
     from .submission import enqueue_aggregation
 
-    for report_id in report_ids:
-        transaction.on_commit(lambda report_id=report_id: enqueue_aggregation(report_id))
+    transaction.on_commit(enqueue_aggregation)  # one kick: the run reads every pending report
     return marked
 
 

@@ -139,7 +139,7 @@ def report_submit(
         if existing.content_hash != content_hash:
             raise ReportConflict(str(data.uuid)) from None
         return existing, False
-    transaction.on_commit(lambda: enqueue_aggregation(report.pk))
+    transaction.on_commit(enqueue_aggregation)
     return report, True
 
 
@@ -168,7 +168,7 @@ BROKER_PAUSE_SECONDS = 5
 _broker_paused_until = 0.0
 
 
-def enqueue_aggregation(report_id: int | None = None) -> None:
+def enqueue_aggregation() -> None:
     """Make sure an aggregation run starts after this commit; never raises for the broker.
 
     Reports are committed and marked not-yet-aggregated before this is called, so a kick
@@ -188,7 +188,7 @@ def enqueue_aggregation(report_id: int | None = None) -> None:
         aggregate_kicked.delay()
     except (OperationalError, RedisError, OSError):
         _broker_paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
-        log.warning("could not enqueue aggregation of report %s; the sweep will", report_id)
+        log.warning("could not kick the aggregation; the sweep will take the reports")
         with suppress(RedisError, OSError):
             cache.delete(AGGREGATION_KICK_KEY)
 
