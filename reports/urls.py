@@ -10,6 +10,7 @@ urlpatterns = [
     path("signin/<str:token>/", views.signin_token, name="signin_token"),
     path("signout/", views.signout, name="signout"),
     path("report/", views.report_new, name="report_new"),
+    path("report/send/", views.report_send, name="report_send"),
     path("my/", views.my_reports, name="my_reports"),
     path("my/<uuid:report_uuid>/", views.report_detail, name="report_detail"),
     path("my/questions/<int:pk>/answer/", views.question_answer_view, name="question_answer"),

@@ -30,10 +30,19 @@ from redis.exceptions import RedisError
 from . import health
 from .evidence import EvidenceLimitUploadHandler
 from .forms import AnswerForm, CitizenReportForm, ReportForm, SignInCodeForm
-from .models import Channel, Election, Observer, Question, Report, SignInLink
+from .middleware import wants_json
+from .models import Channel, Election, Observer, Question, Report, SignInLink, Station
 from .services.evidence import FileOutcome, evidence_attach_all
 from .services.questions import question_answer
-from .services.signin import SIGNIN_LINK_SESSION_KEY, signin_link_use, signin_session_record
+from .services.signin import (
+    SEND_KEY_SESSION_KEY,
+    SIGNIN_LINK_SESSION_KEY,
+    send_key_issue,
+    send_key_sender,
+    signin_link_use,
+    signin_session_forget,
+    signin_session_record,
+)
 from .services.submission import ReportConflict, report_submit
 
 log = logging.getLogger(__name__)
@@ -61,10 +70,6 @@ def observer_of(request: HttpRequest) -> Observer | None:
     return getattr(request.user, "observer", None)
 
 
-def wants_json(request: HttpRequest) -> bool:
-    return request.headers.get("Accept", "").startswith("application/json")
-
-
 def observer_required(view: Callable) -> Callable:
     """Let only a signed-in observer through, as request.observer."""
 
@@ -73,14 +78,18 @@ def observer_required(view: Callable) -> Callable:
         observer = observer_of(request)
         if observer is None:
             if wants_json(request):
-                message = _("You are signed out. Open your personal link again.")
-                return JsonResponse({"error": message, "signin": True}, status=403)
+                return signed_out_answer()
             return redirect(f"{reverse('reports:signin')}?next={request.path}")
         request.observer = observer
         with timezone.override(observer.election.tz):
             return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def signed_out_answer() -> JsonResponse:
+    message = _("You are signed out. Open your personal link again.")
+    return JsonResponse({"error": message, "signin": True}, status=403)
 
 
 def rate_limited(request: HttpRequest, *, group: str, rate: str, increment: bool) -> bool:
@@ -111,10 +120,12 @@ def with_evidence_limits(view: Callable) -> Callable:
 
 
 def sign_in(request: HttpRequest, link: SignInLink) -> None:
+    signin_session_forget(session_key=request.session.session_key)
     login(request, link.observer.user, backend=settings.AUTHENTICATION_BACKENDS[0])
     request.session[SIGNIN_LINK_SESSION_KEY] = link.pk
     request.session.save()
-    signin_session_record(link=link, session_key=request.session.session_key)
+    record = signin_session_record(link=link, session_key=request.session.session_key)
+    request.session[SEND_KEY_SESSION_KEY] = send_key_issue(record)
 
 
 @never_cache
@@ -160,6 +171,7 @@ def signin_page(
 
 @require_POST
 def signout(request: HttpRequest) -> HttpResponse:
+    signin_session_forget(session_key=request.session.session_key)
     logout(request)
     messages.info(request, _("You are signed out. Your personal link still works."))
     return redirect("reports:home")
@@ -184,6 +196,48 @@ def report_new(request: HttpRequest) -> HttpResponse:
         template="volunteer/report_form.html",
         done_url=lambda report: reverse("reports:report_detail", args=[report.uuid]),
     )
+
+
+SEND_KEY_SCHEME = "SendKey "
+
+
+@csrf_exempt  # authenticated by a header no other site can set, never by a cookie
+@require_POST
+def report_send(request: HttpRequest) -> HttpResponse:
+    """The form's script sends incident reports here (static/reports/report.js): the same
+    fields, files and JSON answers as report_new, but the observer is found by the send key
+    (services.signin) instead of the session, together with the station, in one query."""
+    request.upload_handlers.insert(0, EvidenceLimitUploadHandler(request))
+    key = request.headers.get("Authorization", "").removeprefix(SEND_KEY_SCHEME)
+    sender = send_key_sender(key, station_number=station_number_sent(request.POST))
+    if sender is None:
+        return signed_out_answer()
+    observer = sender.observer
+    # Any station of the election is accepted by number: one queued before a new assignment
+    # was the observer's when they wrote the report.
+    station = None
+    if sender.station_id is not None:
+        number = station_number_sent(request.POST)
+        station = Station(pk=sender.station_id, election=observer.election, number=number)
+    with timezone.override(observer.election.tz):
+        assigned = [station] if station else []
+        form = ReportForm(request.POST, election=observer.election, assigned=assigned)
+        return report_form_handle(
+            request,
+            form,
+            observer=observer,
+            template="volunteer/report_form.html",
+            done_url=lambda report: reverse("reports:report_detail", args=[report.uuid]),
+        )
+
+
+def station_number_sent(data) -> int | None:
+    """The station a report names: one of the observer's (`station`) or typed in."""
+    for name in ("station", "station_number"):
+        value = data.get(name, "")
+        if value.isdigit() and len(value) <= 5:
+            return int(value)
+    return None
 
 
 @with_evidence_limits

@@ -11,7 +11,8 @@ Three kinds of user, chosen by class name on the command line:
 - `FloorClient`: the same load on the bare insert endpoint (bench/floor_urls.py).
 
 Every client behaves as the real form's script (static/reports/report.js): it posts with
-`Accept: application/json` and the CSRF token, and keeps an item until the server answers
+`Accept: application/json` and the CSRF token (incident reports: the page's send key, to
+/report/send/), and keeps an item until the server answers
 "received" or "duplicate" (done), 400 (invalid), 409 (conflict) or asks to sign in again
 (it signs in and goes on); anything else, a 5xx, a 429 or no answer within 30 s, is retried
 with the same UUID and the same content. The script retries every 20 s; here the wait is
@@ -24,6 +25,7 @@ import io
 import json
 import os
 import random
+import re
 import time
 import uuid
 import zoneinfo
@@ -165,6 +167,7 @@ class Ledger:
 PHOTOS = {"small": photo(1280, 960, 0), "copy": photo(2000, 1500, 1)}
 LEDGERS: dict[str, Ledger] = {}
 SESSIONS: dict[int, RequestsCookieJar] = {}
+SEND_KEYS: dict[int, str] = {}  # the send key each observer's form page carries
 STATE = {"queue": deque(), "in_flight": 0}
 
 
@@ -194,6 +197,8 @@ class Observer(HttpUser):
             catch_response=True,
         ) as response:  # fmt: skip
             if response.status_code == 200 and "csrftoken" in jar:
+                key = re.search(r'data-send-key="([^"]+)"', response.text)
+                SEND_KEYS[observer] = key.group(1) if key else ""
                 return True
             response.failure(f"sign-in answered {response.status_code}")
             return False
@@ -231,9 +236,15 @@ class Observer(HttpUser):
             content = PHOTOS["copy" if item.kind == "copy" else "small"]
             field_name = "photo" if item.kind == "copy" else "evidence"
             files = {field_name: (item.file, content, "image/jpeg")}
-        headers = {"Accept": "application/json", "X-CSRFToken": jar.get("csrftoken", "")}
+        # As report.js: an incident report goes with the page's send key to its endpoint.
+        url, headers = item.url, {"Accept": "application/json"}
+        if item.kind == "report" and SEND_KEYS.get(item.observer):
+            url = "/report/send/"
+            headers["Authorization"] = f"SendKey {SEND_KEYS[item.observer]}"
+        else:
+            headers["X-CSRFToken"] = jar.get("csrftoken", "")
         with self.client.post(
-            item.url, data=fields, files=files, headers=headers, name=f"POST {item.url}",
+            url, data=fields, files=files, headers=headers, name=f"POST {url}",
             timeout=TIMEOUT, allow_redirects=False, catch_response=True,
         ) as response:  # fmt: skip
             outcome = classify(response)

@@ -345,9 +345,9 @@ def measure_beside_floor(
     Each measurement also records the CPU milliseconds per request of every part."""
     figures = {}
     for label, user_class, port, name in (
-        ("submission", "SubmitObserver", stack.site_port, "POST /report/"),
+        ("submission", "SubmitObserver", stack.site_port, "POST /report/send/"),
         ("floor", "FloorClient", stack.floor_port, "POST /floor/"),
-        ("submission_worker_stopped", "SubmitObserver", stack.site_port, "POST /report/"),
+        ("submission_worker_stopped", "SubmitObserver", stack.site_port, "POST /report/send/"),
     ):
         if label == "submission_worker_stopped":
             with stack.lock:
