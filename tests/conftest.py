@@ -41,7 +41,12 @@ from PIL import Image
 from reports.forms import categories_forget
 from reports.models import Category, Election, LegalStatus, Okrug, SignInLink, Station, Tik, Trust
 from reports.services.observers import observer_create, signin_link_issue
-from reports.services.signin import SIGNIN_LINK_SESSION_KEY, signin_session_record
+from reports.services.signin import (
+    SEND_KEY_SESSION_KEY,
+    SIGNIN_LINK_SESSION_KEY,
+    send_key_issue,
+    signin_session_record,
+)
 
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls
 # from such threads unless told the caller knows what it is doing.
@@ -149,7 +154,9 @@ def client_signed_in(link: SignInLink) -> Client:
     session = client.session
     session[SIGNIN_LINK_SESSION_KEY] = link.pk
     session.save()
-    signin_session_record(link=link, session_key=session.session_key)
+    record = signin_session_record(link=link, session_key=session.session_key)
+    session[SEND_KEY_SESSION_KEY] = send_key_issue(record)
+    session.save()
     return client
 
 

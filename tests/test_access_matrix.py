@@ -196,6 +196,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "reports:signin_token": same(404),
     "reports:signout": same(405),
     "reports:report_new": OBSERVER_ONLY,
+    "reports:report_send": same(405),
     "reports:my_reports": OBSERVER_ONLY,
     "reports:report_detail": OBSERVER_ONLY,
     "reports:question_answer": same(405),

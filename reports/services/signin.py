@@ -17,6 +17,7 @@ import functools
 from dataclasses import dataclass
 from importlib import import_module
 
+import psycopg
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.core import signing
@@ -93,14 +94,29 @@ def send_key_sender(key: str, *, station_number: int | None) -> Sender | None:
         return None
     if not isinstance(pk, int):
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(_sender_sql(), [station_number, pk])
-        row = cursor.fetchone()
+    row = _sender_row([station_number, pk])
     if row is None:
         return None
     observer = Observer.from_db(connection.alias, SENDER_OBSERVER_FIELDS, row[:6])
     observer.election = Election.from_db(connection.alias, ["id", "time_zone"], row[2:3] + row[6:7])
     return Sender(observer=observer, station_id=row[7])
+
+
+def _sender_row(params: list) -> tuple | None:
+    with connection.cursor() as cursor:  # Django's health check, error wrapping and query log
+        if connection.vendor != "postgresql":
+            cursor.execute(_sender_sql(), params)
+            return cursor.fetchone()
+        # Django's cursors bind parameters on the client, so PostgreSQL would plan this join
+        # for every report. Bound on the server, psycopg prepares it after a few uses on a
+        # connection (prepare_threshold) and PostgreSQL plans it once per connection.
+        with psycopg.Cursor(connection.connection) as server:
+            if connection.queries_logged:
+                wrapped = connection.make_debug_cursor(server)
+            else:
+                wrapped = connection.make_cursor(server)
+            wrapped.execute(_sender_sql(), params)
+            return wrapped.fetchone()
 
 
 # The observer's columns _sender_sql reads: none needs a database converter.

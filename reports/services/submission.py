@@ -166,6 +166,13 @@ AGGREGATION_KICK_SECONDS = 5
 # so that an outage does not cost every submission a failed connection.
 BROKER_PAUSE_SECONDS = 5
 _broker_paused_until = 0.0
+# After this process found the kick held, its next reports skip the check for this long.
+# A held kick means a run will clear it and then read: a report committed in the next
+# 100 ms is read by that run, or, if the run already read, by its next round (it read this
+# process's earlier report, so it goes on), 500 ms later. A run that stops at its time
+# limit in between leaves it to the sweep, which is the guarantee in any case.
+KICK_HELD_SKIP_SECONDS = 0.1
+_kick_held_until = 0.0
 
 
 def enqueue_aggregation() -> None:
@@ -179,11 +186,13 @@ def enqueue_aggregation() -> None:
 
     from ..tasks import aggregate_kicked
 
-    global _broker_paused_until
-    if time.monotonic() < _broker_paused_until:
+    global _broker_paused_until, _kick_held_until
+    now = time.monotonic()
+    if now < _broker_paused_until or now < _kick_held_until:
         return
     try:
         if not cache.add(AGGREGATION_KICK_KEY, 1, timeout=AGGREGATION_KICK_SECONDS):
+            _kick_held_until = now + KICK_HELD_SKIP_SECONDS
             return
         aggregate_kicked.delay()
     except (OperationalError, RedisError, OSError):
