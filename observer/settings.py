@@ -74,6 +74,11 @@ def database_from_env() -> dict:
         )
     if scheme != "sqlite":
         config["CONN_HEALTH_CHECKS"] = True
+        # Django's own cursors never prepare statements; a query that asks to be prepared
+        # (reports.services.signin) is, once per connection, unless this is off: turn it off
+        # behind a connection pooler in transaction mode.
+        if env_bool("DB_PREPARED_STATEMENTS", True):
+            config.setdefault("OPTIONS", {})["prepare_threshold"] = 5
     return config
 
 

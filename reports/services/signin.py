@@ -102,15 +102,22 @@ def send_key_sender(key: str, *, station_number: int | None) -> Sender | None:
     return Sender(observer=observer, station_id=row[7])
 
 
+class PreparingCursor(psycopg.Cursor):
+    """Binds parameters on the server and prepares what it executes (psycopg keeps the
+    prepared statements per connection)."""
+
+    def execute(self, query, params=None, *, prepare: bool | None = True, binary=None):
+        return super().execute(query, params, prepare=prepare, binary=binary)
+
+
 def _sender_row(params: list) -> tuple | None:
     with connection.cursor() as cursor:  # Django's health check, error wrapping and query log
         if connection.vendor != "postgresql":
             cursor.execute(_sender_sql(), params)
             return cursor.fetchone()
-        # Django's cursors bind parameters on the client, so PostgreSQL would plan this join
-        # for every report. Bound on the server, psycopg prepares it after a few uses on a
-        # connection (prepare_threshold) and PostgreSQL plans it once per connection.
-        with psycopg.Cursor(connection.connection) as server:
+        # Django's cursors bind parameters on the client and prepare nothing, so PostgreSQL
+        # would plan this five-table join for every report; prepared, once per connection.
+        with PreparingCursor(connection.connection) as server:
             if connection.queries_logged:
                 wrapped = connection.make_debug_cursor(server)
             else:
