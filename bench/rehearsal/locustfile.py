@@ -8,7 +8,9 @@ Three kinds of user, chosen by class name on the command line:
   copies with photos. The day (07:00 to 02:00) is compressed into REHEARSAL_DAY_SECONDS.
 - `SubmitObserver`: one observer per user sending reports back to back, for the throughput
   and latency figures beside the floor.
-- `FloorClient`: the same load on the bare insert endpoint (bench/floor_urls.py).
+- `FloorClient`: the same load on the bare insert endpoint (bench/floor_urls.py), with the
+  same client work (fields, JSON answer, ledger; its items are of kind "floor", which the
+  count at the end leaves out).
 
 Every client behaves as the real form's script (static/reports/report.js): it posts with
 `Accept: application/json` and the CSRF token (incident reports: the page's send key, to
@@ -319,15 +321,31 @@ class SubmitObserver(Observer):
 
 
 class FloorClient(HttpUser):
-    """The bare insert endpoint, with a body of the same size as a report."""
+    """The bare insert endpoint, loaded as SubmitObserver loads /report/send/: the same
+    fields, the same reading of the JSON answer and the same ledger, so that the two
+    measurements differ only in what the server does (the clients share its two CPUs)."""
 
     wait_time = constant(0)
+    mode = "floor"
 
     @task
     def insert(self) -> None:
-        key = str(uuid.uuid4())
-        fields = {"uuid": key, "category": "V3", "description": f"Замер {key}: V3"}
-        self.client.post("/floor/", data=fields, name="POST /floor/", timeout=TIMEOUT)
+        item = report_item(random.Random(), 0, 0, 12.0, VOTING)
+        item.kind, item.url = "floor", "/floor/"
+        item.fields["description"] = f"Замер {item.uuid}: {item.fields['category']}"
+        ledger(self.mode).write(item, False, "sent")
+        item.attempts = 1
+        fields = {"uuid": item.uuid, **item.fields, "occurred_at": now_local()}
+        with self.client.post(
+            item.url, data=fields, headers={"Accept": "application/json"}, name="POST /floor/",
+            timeout=TIMEOUT, catch_response=True,
+        ) as response:  # fmt: skip
+            outcome = classify(response)
+            if outcome == "done":
+                response.success()
+            else:
+                response.failure(f"{outcome}: {response.status_code} {response.text[:120]}")
+        ledger(self.mode).write(item, outcome == "done", outcome)
 
 
 @events.test_start.add_listener
