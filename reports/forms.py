@@ -42,8 +42,15 @@ def categories_forget(**kwargs) -> None:
     _category_copy = (-CATEGORY_COPY_SECONDS, {})
 
 
-class CategoryField(forms.ModelChoiceField):
-    """Chooses a category by code, validated against categories_reportable()."""
+class CategoryField(forms.Field):
+    """Chooses a category by code, validated against categories_reportable(): no query, and
+    no queryset for every form to copy. The page lists them with ReportForm.category_groups."""
+
+    default_error_messages = {
+        "invalid_choice": _(
+            "Select a valid choice. That choice is not one of the available choices."
+        )
+    }
 
     def to_python(self, value) -> Category | None:
         if value in self.empty_values:
@@ -80,8 +87,6 @@ class ReportForm(forms.Form):
     )
     category = CategoryField(
         label=_("What happened"),
-        queryset=Category.objects.filter(system_only=False),
-        to_field_name="code",
         error_messages={"required": _("Choose what happened.")},
     )
     occurred_at = forms.DateTimeField(
@@ -125,7 +130,7 @@ class ReportForm(forms.Form):
     def category_groups(self) -> list[CategoryGroup]:
         """Categories grouped by phase in their order; "Other" comes last, on its own."""
         groups: dict[str, list[Category]] = {}
-        for category in self.fields["category"].queryset:
+        for category in categories_reportable().values():
             groups.setdefault(category.phase, []).append(category)
         labels = dict(Phase.choices)
         return [CategoryGroup(labels[phase], items) for phase, items in groups.items()]
