@@ -4,9 +4,10 @@ Django's cursors bind parameters on the client and prepare nothing, so PostgreSQ
 and plans each statement again; for the observer's five-table lookup (services.signin) that
 planning cost more than running it. A prepared cursor binds on the server and psycopg
 prepares what it executes, once per connection (its own per-connection cache). It is
-wrapped as Django wraps its cursors: database errors become django.db errors, and the
-query log and execute_wrapper() see its statements. Elsewhere than on PostgreSQL, or with
-DB_PREPARED_STATEMENTS off (settings), it is Django's own cursor.
+wrapped as Django wraps its cursors: database errors become django.db errors, and
+execute_wrapper() sees its statements. Elsewhere than on PostgreSQL, with
+DB_PREPARED_STATEMENTS off (settings), or while Django logs queries (DEBUG, or a test that
+counts them: the log could not show a prepared statement's text), it is Django's own cursor.
 """
 
 from collections.abc import Iterator
@@ -27,11 +28,12 @@ class PreparingCursor(psycopg.Cursor):
 @contextmanager
 def prepared_cursor() -> Iterator[CursorWrapper]:
     with connection.cursor() as cursor:  # Django's health check and connection handling
-        if connection.vendor != "postgresql" or connection.connection.prepare_threshold is None:
+        if (
+            connection.vendor != "postgresql"
+            or connection.connection.prepare_threshold is None
+            or connection.queries_logged
+        ):
             yield cursor
             return
         with PreparingCursor(connection.connection) as server:
-            if connection.queries_logged:
-                yield connection.make_debug_cursor(server)
-            else:
-                yield connection.make_cursor(server)
+            yield connection.make_cursor(server)

@@ -217,3 +217,17 @@ def test_a_report_sent_with_the_key_costs_two_queries(observer_client, report_fo
     assert [sql.split()[0] for sql in statements] == ["SELECT", "INSERT"]
     assert "reports_signinsession" in statements[0] and "django_session" not in statements[0]
     assert "reports_report" in statements[1]
+
+
+def test_postgresql_prepares_the_two_statements_of_a_report(observer_client, report_form_data):
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's; .ci/run sets DATABASE_URL")
+    key = send_key(observer_client)
+    for _ in range(2):
+        observer_client.post(SEND, report_form_data(**OWN_STATION), **script(key))
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = " ".join(statement for (statement,) in cursor.fetchall())
+    assert "FROM reports_signinsession" in prepared
+    assert 'INSERT INTO "reports_report"' in prepared

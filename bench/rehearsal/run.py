@@ -46,6 +46,9 @@ LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 DAY_HOURS = 19
 
 
+WORKER_NICE = 10
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -258,7 +261,10 @@ class Stack:
 
     def worker_start(self) -> None:
         self.generation += 1
-        command = [str(BIN / "celery"), "-A", "observer", "worker", "--pool=prefork"]
+        # Below the site's priority, as docs/task-policy.md advises: when the CPUs are full,
+        # a volunteer's request goes before aggregating the reports already stored.
+        command = ["nice", "-n", str(WORKER_NICE), str(BIN / "celery"), "-A", "observer"]
+        command += ["worker", "--pool=prefork"]
         command += [f"--concurrency={self.worker_concurrency}", "--loglevel=INFO"]
         command += [f"--hostname=rehearsal{self.generation}@%h", "--without-gossip"]
         command += ["--without-mingle", "--without-heartbeat"]
