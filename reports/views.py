@@ -39,6 +39,7 @@ from .services.signin import (
     SIGNIN_LINK_SESSION_KEY,
     send_key_issue,
     send_key_sender,
+    send_key_session_id,
     signin_link_use,
     signin_session_forget,
     signin_session_record,
@@ -207,9 +208,13 @@ def report_send(request: HttpRequest) -> HttpResponse:
     """The form's script sends incident reports here (static/reports/report.js): the same
     fields, files and JSON answers as report_new, but the observer is found by the send key
     (services.signin) instead of the session, together with the station, in one query."""
+    session_id = send_key_session_id(
+        request.headers.get("Authorization", "").removeprefix(SEND_KEY_SCHEME)
+    )
+    if session_id is None:
+        return signed_out_answer()  # before reading a byte of the body
     request.upload_handlers.insert(0, EvidenceLimitUploadHandler(request))
-    key = request.headers.get("Authorization", "").removeprefix(SEND_KEY_SCHEME)
-    sender = send_key_sender(key, station_number=station_number_sent(request.POST))
+    sender = send_key_sender(session_id, station_number=station_number_sent(request.POST))
     if sender is None:
         return signed_out_answer()
     observer = sender.observer

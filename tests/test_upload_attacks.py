@@ -1,5 +1,5 @@
-"""Hostile uploads are refused wherever a file can be sent: the observer's report form, the
-citizen form, the protocol copy form and the API.
+"""Hostile uploads are refused wherever a file can be sent: the observer's report form (and
+its script's endpoint), the citizen form, the protocol copy form and the API.
 
 Each attack is one file: too large, a decompression bomb, an SVG with a script, another type
 behind a photo's extension, or a polyglot (a real JPEG that is also a web page or an
@@ -20,6 +20,7 @@ from PIL import Image
 
 from reports.models import Evidence, ProtocolCopy, Report, TokenScope
 from reports.protocols import template_load
+from reports.services.signin import SEND_KEY_SESSION_KEY
 
 from . import api_helpers
 from .test_protocol_copy import KEYS, LINES
@@ -183,6 +184,21 @@ def test_the_api_refuses_a_body_over_the_upload_limit(stations, categories, sett
     response = api.post("/api/v1/reports/", body, format="json")
     assert response.status_code in (400, 413)
     assert not Report.objects.exists()
+
+
+def test_the_forms_script_with_its_send_key_refuses_the_file_and_keeps_the_report(
+    observer_client, report_form_data, attack, settings
+):
+    key = observer_client.session[SEND_KEY_SESSION_KEY]
+    data = {**report_form_data(), "evidence": [attack.upload()]}
+    response = Client().post(
+        "/report/send/", data, HTTP_ACCEPT="application/json", HTTP_AUTHORIZATION=f"SendKey {key}"
+    )
+    assert response.status_code == 201
+    [outcome] = response.json()["files"]
+    assert outcome["accepted"] is False and outcome["message"]
+    assert Report.objects.filter(uuid=data["uuid"]).exists()
+    assert_nothing_kept(settings)
 
 
 def test_a_real_photo_still_passes_every_check(observer_client, report_form_data, settings):

@@ -80,22 +80,26 @@ class Sender:
     station_id: int | None
 
 
-def send_key_sender(key: str, *, station_number: int | None) -> Sender | None:
-    """The observer a send key belongs to (with their election's time zone loaded) and the
-    id of the station numbered `station_number` in their election; None when the key is
-    forged, expired or ended, the link revoked or the user deactivated.
+def send_key_session_id(key: str) -> int | None:
+    """The SignInSession id a send key names, if its signature holds and it is not older
+    than a session may live; whether that session still holds is send_key_sender's."""
+    try:
+        pk = signing.loads(key, salt=SEND_KEY_SALT, max_age=settings.SESSION_COOKIE_AGE)
+    except signing.BadSignature:
+        return None
+    return pk if isinstance(pk, int) else None
+
+
+def send_key_sender(session_id: int, *, station_number: int | None) -> Sender | None:
+    """The observer whose SignInSession this is (with their election's time zone loaded)
+    and the id of the station numbered `station_number` in their election; None when the
+    session has ended, the link was revoked or the user deactivated.
 
     One query, written out and prepared (reports.prepared): the ORM spent more time building
     it, and PostgreSQL more time planning it, than PostgreSQL spent answering it, on the path
     every report takes.
     """
-    try:
-        pk = signing.loads(key, salt=SEND_KEY_SALT, max_age=settings.SESSION_COOKIE_AGE)
-    except signing.BadSignature:
-        return None
-    if not isinstance(pk, int):
-        return None
-    row = _sender_row([station_number, pk])
+    row = _sender_row([station_number, session_id])
     if row is None:
         return None
     observer = Observer.from_db(connection.alias, SENDER_OBSERVER_FIELDS, row[:6])
