@@ -3,9 +3,7 @@ progress, downloads the file while it lasts, and the file is deleted when it exp
 
 import datetime as dt
 import gzip
-import io
 import json
-import os
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -15,7 +13,6 @@ from django.utils import timezone
 from reports.models import ExportJob, Report, TokenScope
 from reports.services.exports import (
     ExportFiltersInvalid,
-    GzipInThread,
     export_file,
     export_run,
     exports_housekeep,
@@ -184,24 +181,3 @@ def test_a_failed_job_says_so_and_leaves_no_file(db, settings):
     job.refresh_from_db()
     assert job.status == "failed" and job.error
     assert not list((settings.PRIVATE_MEDIA_ROOT / "exports").glob("*"))
-
-
-def test_the_compressing_thread_writes_every_piece_in_order(tmp_path):
-    pieces = [f'{{"n": {n}}}\n'.encode() * 50 for n in range(200)]
-    with open(tmp_path / "out.gz", "wb") as raw, GzipInThread(raw, level=1) as out:
-        for piece in pieces:
-            out.write(piece)
-
-    assert gzip.decompress((tmp_path / "out.gz").read_bytes()) == b"".join(pieces)
-
-
-def test_a_failing_disk_fails_the_export_instead_of_hanging_it():
-    class FullDisk(io.BytesIO):
-        def write(self, data) -> int:
-            if self.tell() > 100:
-                raise OSError(28, "No space left on device")
-            return super().write(data)
-
-    with pytest.raises(OSError, match="No space left"), GzipInThread(FullDisk(), level=1) as out:
-        for _ in range(1000):
-            out.write(os.urandom(10_000))

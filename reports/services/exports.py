@@ -10,8 +10,6 @@ records, none to the database); the row gets the final count.
 import gzip
 import logging
 import os
-import queue
-import threading
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -166,48 +164,7 @@ def _export_write(job: ExportJob) -> None:
 def _compressed(raw: BinaryIO, fmt: str) -> AbstractContextManager[BinaryIO]:
     if fmt != ExportFormat.NDJSON_GZ:
         return nullcontext(raw)
-    return GzipInThread(raw, level=settings.EXPORT_GZIP_LEVEL)
-
-
-class GzipInThread:
-    """A gzip file whose compression runs in a second thread. zlib lets go of the GIL while
-    it compresses, so the next records are read and encoded meanwhile, on the other CPU.
-    At most QUEUE pieces wait; an error in the thread is raised by the next write or at
-    exit, and the thread then drops what is still sent so that the writer never blocks."""
-
-    QUEUE = 8
-
-    def __init__(self, raw: BinaryIO, *, level: int) -> None:
-        self._file = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=level)
-        self._pieces: queue.Queue[bytes | None] = queue.Queue(maxsize=self.QUEUE)
-        self._error: Exception | None = None
-        self._thread = threading.Thread(target=self._compress, name="export-gzip", daemon=True)
-        self._thread.start()
-
-    def _compress(self) -> None:
-        while (piece := self._pieces.get()) is not None:
-            if self._error is None:
-                try:
-                    self._file.write(piece)
-                except Exception as error:  # noqa: BLE001 — raised in the writer's thread
-                    self._error = error
-
-    def write(self, piece: bytes) -> int:
-        if self._error is not None:
-            raise self._error
-        self._pieces.put(piece)
-        return len(piece)
-
-    def __enter__(self) -> "GzipInThread":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._pieces.put(None)
-        self._thread.join()
-        if self._error is None:
-            self._file.close()
-        if self._error is not None and exc[0] is None:
-            raise self._error
+    return gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=settings.EXPORT_GZIP_LEVEL)
 
 
 def progress_key(job_id) -> str:
