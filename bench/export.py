@@ -216,7 +216,9 @@ READING = (
     "are free; CSV costs less per row but converts times, booleans and formula-like text; "
     "gzip adds its own CPU. On this two-core machine shared with other work, the formats "
     "land between about 0.4× and 0.7× of COPY from run to run (the verdicts above are this "
-    "run's): around the 0.5× target, not safely above it."
+    "run's): around the 0.5× target, not safely above it. Compressing in a second thread "
+    "(zlib lets go of the GIL) was tried on 2026-11-25 and gained nothing (NDJSON gzip 0.45× "
+    "before and after): PostgreSQL's parallel workers already keep both CPUs busy."
 )
 
 
