@@ -351,6 +351,11 @@ CELERY_BEAT_SCHEDULE["protocol-totals-due"] = {
     "schedule": 30,
     "options": {"expires": 30},
 }
+CELERY_BEAT_SCHEDULE["sessions-housekeeping"] = {
+    "task": "reports.tasks.sessions_housekeeping",
+    "schedule": 3600,
+    "options": {"expires": 3600},
+}
 CELERY_BEAT_SCHEDULE["exports-housekeeping"] = {
     "task": "reports.tasks_exports.exports_housekeeping",
     "schedule": 300,

@@ -20,6 +20,7 @@ from .services.aggregation import (
     tallies_recount,
 )
 from .services.alerts import alerts_deliver
+from .services.signin import signin_sessions_expire
 
 log = logging.getLogger(__name__)
 
@@ -109,3 +110,8 @@ def deliver_alerts() -> int:
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=1800, time_limit=1900, **RETRY)
 def recount_tallies(election_id: int | None = None) -> int:
     return tallies_recount(election_id=election_id)
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=600, time_limit=660, **RETRY)
+def sessions_housekeeping() -> int:
+    return signin_sessions_expire()

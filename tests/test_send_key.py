@@ -3,6 +3,7 @@ the same answers as the form's own address, the observer found in one query with
 session, and a key that ends when the phone signs out, signs in again or its link is
 revoked."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -10,9 +11,11 @@ from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from reports.models import Channel, Evidence, Report, ReporterRole, SignInSession, Trust
 from reports.services.observers import signin_link_revoke
+from reports.tasks import sessions_housekeeping
 
 from .test_submit_report import BAD_INPUT
 
@@ -231,3 +234,20 @@ def test_postgresql_prepares_the_two_statements_of_a_report(observer_client, rep
         prepared = " ".join(statement for (statement,) in cursor.fetchall())
     assert "FROM reports_signinsession" in prepared
     assert 'INSERT INTO "reports_report"' in prepared
+
+
+def test_housekeeping_forgets_sessions_older_than_a_session_may_live(
+    observer_client, report_form_data, settings
+):
+    key = send_key(observer_client)
+    recent = SignInSession.objects.create(
+        link=SignInSession.objects.get().link, session_key="recent"
+    )
+    SignInSession.objects.exclude(pk=recent.pk).update(
+        created_at=timezone.now() - dt.timedelta(seconds=settings.SESSION_COOKIE_AGE + 60)
+    )
+
+    assert sessions_housekeeping() == 1
+
+    assert list(SignInSession.objects.all()) == [recent]
+    assert Client().post(SEND, report_form_data(), **script(key)).status_code == 403

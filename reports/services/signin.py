@@ -15,6 +15,7 @@ link, signing out and signing in again on the phone delete the row.
 
 import functools
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from importlib import import_module
 
 from django.conf import settings
@@ -63,6 +64,16 @@ def signin_session_forget(*, session_key: str | None) -> int:
     if not session_key:
         return 0
     deleted, _by_model = SignInSession.objects.filter(session_key=session_key).delete()
+    return deleted
+
+
+def signin_sessions_expire(*, now: datetime | None = None) -> int:
+    """Housekeeping: delete expired sessions (Django's clear_expired) and the records of
+    sessions older than a session may live, whose send keys have expired with them; return
+    how many records went."""
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    deleted, _by_model = SignInSession.objects.filter(created_at__lt=cutoff).delete()
     return deleted
 
 
