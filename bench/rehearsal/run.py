@@ -216,7 +216,10 @@ class Stack:
     env: dict[str, str]
     site_port: int
     floor_port: int | None = None
-    gunicorn_workers: int = 5
+    # One more than the cores: both stay busy while one worker waits for PostgreSQL. Five
+    # (twice the cores and one) measured worse for the site on two cores and no better for
+    # the floor (docs/benchmarks.md).
+    gunicorn_workers: int = 3
     worker_concurrency: int = 2
     generation: int = 0
     restarts: list[str] = field(default_factory=list)
@@ -585,7 +588,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32, help="clients beside the floor")
     parser.add_argument("--measure-seconds", type=int, default=40)
     parser.add_argument("--redis-outage", type=float, default=60)
-    parser.add_argument("--gunicorn-workers", type=int, default=5)
+    parser.add_argument("--gunicorn-workers", type=int, default=3)
     parser.add_argument("--pg-port", type=int, default=5440)
     parser.add_argument("--redis-port", type=int, default=6395)
     parser.add_argument("--site-port", type=int, default=8601)
