@@ -2,7 +2,8 @@
 
 Every page works without JavaScript (Post/Redirect/Get). The script (static/reports/report.js)
 posts the same forms with `Accept: application/json` and gets JSON back, so it can keep a
-report queued on the phone until the server has answered.
+report queued on the phone until the server has answered; incident reports it sends to
+report_send with the phone's send key (services.signin) instead of the session.
 """
 
 import logging
