@@ -191,6 +191,13 @@ def report_new(request: HttpRequest) -> HttpResponse:
         election=observer.election,
         assigned=list(observer.stations.order_by("number")),
     )
+    return observer_report_handle(request, form, observer)
+
+
+def observer_report_handle(
+    request: HttpRequest, form: ReportForm, observer: Observer
+) -> HttpResponse:
+    """An observer's incident report, from the form (report_new) or its script (report_send)."""
     return report_form_handle(
         request,
         form,
@@ -215,26 +222,19 @@ def report_send(request: HttpRequest) -> HttpResponse:
     if session_id is None:
         return signed_out_answer()  # before reading a byte of the body
     request.upload_handlers.insert(0, EvidenceLimitUploadHandler(request))
-    sender = send_key_sender(session_id, station_number=station_number_sent(request.POST))
+    number = station_number_sent(request.POST)
+    sender = send_key_sender(session_id, station_number=number)
     if sender is None:
         return signed_out_answer()
     observer = sender.observer
     # Any station of the election is accepted by number: one queued before a new assignment
     # was the observer's when they wrote the report.
-    station = None
+    assigned = []
     if sender.station_id is not None:
-        number = station_number_sent(request.POST)
-        station = Station(pk=sender.station_id, election=observer.election, number=number)
+        assigned = [Station(pk=sender.station_id, election=observer.election, number=number)]
     with timezone.override(observer.election.tz):
-        assigned = [station] if station else []
         form = ReportForm(request.POST, election=observer.election, assigned=assigned)
-        return report_form_handle(
-            request,
-            form,
-            observer=observer,
-            template="volunteer/report_form.html",
-            done_url=lambda report: reverse("reports:report_detail", args=[report.uuid]),
-        )
+        return observer_report_handle(request, form, observer)
 
 
 def station_number_sent(data) -> int | None:
