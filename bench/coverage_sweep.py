@@ -84,7 +84,7 @@ def timed(action, runs: int) -> list[float]:
 def measure(runs: int) -> list[tuple[str, list[float]]]:
     from django.test import Client
 
-    from reports.coverage import Timeline, silence_drafts, stations_compute
+    from reports.domain.coverage_rules import Timeline, silence_drafts, stations_compute
     from reports.models import Alert, CoverageRules, CoverageTally, Election, StationCoverage
     from reports.services.coverage import coverage_refresh
 

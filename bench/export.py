@@ -114,11 +114,11 @@ def copy_baseline() -> dict:
     """PostgreSQL alone: COPY of the export's own SELECT, text format, read and discarded."""
     from django.db import connection
 
-    from reports import exports
+    from reports.domain import records
     from reports.models import ExportScope
 
-    record = exports.report_record(ExportScope.FULL)
-    rows = exports.report_rows(ExportScope.FULL).order_by("id")
+    record = records.report_record(ExportScope.FULL)
+    rows = records.report_rows(ExportScope.FULL).order_by("id")
     columns = {f"c{n}": path for n, path in enumerate(copy_columns(record))}
     inner, params = rows.values(**columns).query.sql_with_params()
     start = time.perf_counter()

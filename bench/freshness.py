@@ -186,7 +186,7 @@ def machine() -> str:
 def run(args: argparse.Namespace) -> str:
     from django.db import connection
 
-    from reports.aggregation import tallies_compute, tallies_read
+    from reports.domain.clustering import tallies_compute, tallies_read
     from reports.models import Category, Report
 
     election, stations, observers = election_create()

@@ -49,9 +49,9 @@ def clock(action) -> float:
 def measure_file(year: str, run: int) -> dict[str, float]:
     from django.core.management import call_command
 
-    from reports import forensics
+    from reports.domain import forensics
+    from reports.domain.protocol_checks import election_template
     from reports.models import Election, ResultTotal, StatisticsRun
-    from reports.protocols import election_template
     from reports.services.protocols import (
         results_aggregate,
         stations_reconcile,

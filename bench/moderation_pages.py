@@ -125,7 +125,7 @@ def data_generate() -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 
-    from reports.aggregation import tallies_compute
+    from reports.domain.clustering import tallies_compute
     from reports.models import Election, Tally
 
     get_user_model().objects.create_user(username="bench-holder", is_staff=True)

@@ -233,7 +233,7 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Reuse a worker's database connection for up to this many tasks instead of reconnecting
-# around every task; Django's CONN_MAX_AGE and health checks still apply (reports/tasks.py).
+# around every task; CONN_MAX_AGE and health checks still apply (reports/tasks/policy.py).
 CELERY_DB_REUSE_MAX = 1000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
@@ -273,12 +273,12 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "alerts@localhost")
 
 CELERY_BEAT_SCHEDULE = {
     "aggregate-pending": {
-        "task": "reports.tasks.aggregate_pending",
+        "task": "reports.aggregate_pending",
         "schedule": AGGREGATION_SWEEP_SECONDS,
         "options": {"expires": AGGREGATION_SWEEP_SECONDS},
     },
     "deliver-alerts": {
-        "task": "reports.tasks.deliver_alerts",
+        "task": "reports.deliver_alerts",
         "schedule": ALERT_DELIVERY_SECONDS,
         "options": {"expires": ALERT_DELIVERY_SECONDS},
     },
@@ -347,17 +347,17 @@ EXPORT_GZIP_LEVEL = env_int("EXPORT_GZIP_LEVEL", 1, minimum=1)
 # Protocol totals marked due by copies that arrived since the last recomputation
 # (reports/services/protocols.py, AGGREGATE_DELAY).
 CELERY_BEAT_SCHEDULE["protocol-totals-due"] = {
-    "task": "reports.tasks_protocols.results_aggregate_due_task",
+    "task": "reports.results_aggregate_due_task",
     "schedule": 30,
     "options": {"expires": 30},
 }
 CELERY_BEAT_SCHEDULE["sessions-housekeeping"] = {
-    "task": "reports.tasks.sessions_housekeeping",
+    "task": "reports.sessions_housekeeping",
     "schedule": 3600,
     "options": {"expires": 3600},
 }
 CELERY_BEAT_SCHEDULE["exports-housekeeping"] = {
-    "task": "reports.tasks_exports.exports_housekeeping",
+    "task": "reports.exports_housekeeping",
     "schedule": 300,
     "options": {"expires": 300},
 }
@@ -368,7 +368,7 @@ COVERAGE_PAGE_SECONDS = env_int("COVERAGE_PAGE_SECONDS", 15, minimum=1)
 # At most this many new silence alerts per run, earliest first; a flood goes out over runs.
 COVERAGE_ALERTS_PER_RUN = env_int("COVERAGE_ALERTS_PER_RUN", 500, minimum=1)
 CELERY_BEAT_SCHEDULE["coverage-sweep"] = {
-    "task": "reports.tasks_coverage.coverage_sweep",
+    "task": "reports.coverage_sweep",
     "schedule": COVERAGE_SWEEP_SECONDS,
     "options": {"expires": COVERAGE_SWEEP_SECONDS},
 }

@@ -3,17 +3,17 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from reports import views
+from reports.views import volunteers
 
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", volunteers.healthz, name="healthz"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/", include("reports.api.urls")),
     path("exports/", include("reports.api.pages")),
-    path("protocols/", include("reports.urls_protocols")),
-    path("", include("reports.urls_coverage")),
-    path("", include("reports.urls")),
+    path("protocols/", include("reports.urls.protocols")),
+    path("", include("reports.urls.coverage")),
+    path("", include("reports.urls.volunteers")),
 ]
 
 if settings.DEBUG:

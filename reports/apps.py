@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 def role_groups_after_migrate(sender, **kwargs) -> None:
     """Give the role groups the permissions of models added since their data migration."""
-    from .services.roles import role_groups_ensure
+    from reports.services.roles import role_groups_ensure
 
     role_groups_ensure()
 
@@ -15,8 +15,9 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Observer reports")
 
     def ready(self) -> None:
-        from .forms import categories_forget
-        from .models import Category
+        import reports.tasks  # noqa: F401 (registers the tasks by name in every process)
+        from reports.forms.reports import categories_forget
+        from reports.models import Category
 
         post_migrate.connect(role_groups_after_migrate, sender=self)
         post_migrate.connect(categories_forget, sender=self)

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from .services.signin import SIGNIN_REVOKED_SESSION_KEY
+from reports.services.signin import SIGNIN_REVOKED_SESSION_KEY
 
 
 def wants_json(request: HttpRequest) -> bool:

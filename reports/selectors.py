@@ -12,7 +12,7 @@ from django.db.models import Case, CharField, IntegerField, Q, QuerySet, Value, 
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from .models import (
+from reports.models import (
     AuditEntry,
     Evidence,
     Incident,

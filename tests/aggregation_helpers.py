@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-from reports.aggregation import tallies_compute, tallies_read
+from reports.domain.clustering import tallies_compute, tallies_read
 from reports.models import Category, Observer, Report, ReporterRole, Station, Trust
 from reports.services.observers import observer_create
 

@@ -38,7 +38,7 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
-from reports.forms import categories_forget
+from reports.forms.reports import categories_forget
 from reports.models import Category, Election, LegalStatus, Okrug, SignInLink, Station, Tik, Trust
 from reports.services.observers import observer_create, signin_link_issue
 from reports.services.signin import (

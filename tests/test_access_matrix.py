@@ -32,6 +32,7 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from reports.domain.protocol_checks import template_load
 from reports.models import (
     AuditEntry,
     Category,
@@ -43,7 +44,6 @@ from reports.models import (
     Tik,
     TokenScope,
 )
-from reports.protocols import template_load
 from reports.services.aggregation import reports_aggregate
 from reports.services.exports import export_start
 from reports.services.incidents import evidence_download_log, incident_escalate, question_ask

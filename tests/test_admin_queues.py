@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from reports.admin_base import CappedPaginator
+from reports.admin.base import CappedPaginator
 from reports.models import Channel, ReviewStatus, Trust
 
 from .moderation_fixtures import (

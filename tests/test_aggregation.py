@@ -9,7 +9,7 @@ from reports.services.aggregation import (
     report_mark_changed,
     reports_aggregate,
 )
-from reports.tasks import aggregate_pending, aggregate_report
+from reports.tasks.aggregation import aggregate_pending, aggregate_report
 
 from .aggregation_helpers import MINUTE, observer_make, report_make
 

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from reports.forms import ReportForm
+from reports.forms.reports import ReportForm
 from reports.models import Channel, Report, ReporterRole, TokenScope
 
 from .api_helpers import client, token

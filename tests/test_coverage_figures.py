@@ -8,7 +8,7 @@ import pytest
 
 from reports.models import CoverageTally, ProtocolCopy, StationCoverage
 from reports.services.coverage import coverage_refresh, observer_check_in
-from reports.tasks_coverage import coverage_sweep
+from reports.tasks.coverage import coverage_sweep
 
 from .aggregation_helpers import observer_make, report_make
 from .coverage_helpers import at, sweep, tasks_in_process, turnout_make  # noqa: F401 (fixture)

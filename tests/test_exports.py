@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 from jsonschema import Draft202012Validator, FormatChecker
 
-from reports import exports
+from reports.domain import records
 from reports.models import (
     Alert,
     Category,
@@ -65,10 +65,10 @@ def dataset(stations, observer, other_observer, moderator):
 
 QUERYSETS = {
     "incident": lambda: Incident.objects.all(),
-    "report-public": lambda: exports.embargo_annotate(
-        exports.report_rows(ExportScope.PUBLIC), exports.PublicReportRecord
+    "report-public": lambda: records.embargo_annotate(
+        records.report_rows(ExportScope.PUBLIC), records.PublicReportRecord
     ),
-    "report-full": lambda: exports.report_rows(ExportScope.FULL),
+    "report-full": lambda: records.report_rows(ExportScope.FULL),
     "station": lambda: Station.objects.all(),
     "category": lambda: Category.objects.all(),
     "tally": lambda: Tally.objects.all(),
@@ -76,11 +76,11 @@ QUERYSETS = {
 }
 
 
-@pytest.mark.parametrize("shape", list(exports.SHAPES))
+@pytest.mark.parametrize("shape", list(records.SHAPES))
 def test_every_record_of_every_shape_validates_against_its_schema(dataset, shape):
-    record = exports.SHAPES[shape]
+    record = records.SHAPES[shape]
 
-    assert_valid(shape, list(exports.records(record, QUERYSETS[shape]())))
+    assert_valid(shape, list(records.records(record, QUERYSETS[shape]())))
 
 
 @pytest.mark.parametrize(
@@ -102,10 +102,10 @@ def test_every_api_record_validates_against_its_schema(dataset, path, shape, sco
 
 
 def test_public_schema_refuses_a_record_with_a_pseudonym(dataset):
-    public = exports.embargo_annotate(
-        exports.report_rows(ExportScope.PUBLIC), exports.PublicReportRecord
+    public = records.embargo_annotate(
+        records.report_rows(ExportScope.PUBLIC), records.PublicReportRecord
     )
-    (item, *_rest) = exports.records(exports.PublicReportRecord, public)
+    (item, *_rest) = records.records(records.PublicReportRecord, public)
 
     assert not validator("report-public").is_valid({**item, "pseudonym": "Сова"})
 
@@ -116,7 +116,7 @@ def export_file(shape: str, fmt: str, scope: str, filters: dict | None = None) -
 
     record, rows = export_dataset(shape=shape, scope=scope, filters=filters or {})
     out = io.BytesIO()
-    exports.records_write(record, rows, fmt, out)
+    records.records_write(record, rows, fmt, out)
     return out.getvalue()
 
 
@@ -145,7 +145,7 @@ def test_csv_export_has_the_shapes_columns_and_values(dataset):
     rows = parse(export_file("reports", ExportFormat.CSV, ExportScope.FULL), ExportFormat.CSV)
 
     items = parse(lines, ExportFormat.NDJSON_GZ)
-    assert list(rows[0]) == list(exports.FullReportRecord().fields)
+    assert list(rows[0]) == list(records.FullReportRecord().fields)
     assert [row["id"] for row in rows] == [str(item["id"]) for item in items]
     assert [row["pseudonym"] for row in rows] == [item["pseudonym"] or "" for item in items]
 
@@ -158,7 +158,7 @@ def test_public_export_never_contains_a_reporter_identity(dataset, fmt):
     assert all(value not in text for value in IDENTITY_VALUES)
     assert "pseudonym" not in text and "uuid" not in text
     assert {int(item["id"]) for item in parse(content, fmt)} == {
-        report.pk for report in exports.report_rows(ExportScope.PUBLIC)
+        report.pk for report in records.report_rows(ExportScope.PUBLIC)
     }
 
 
@@ -217,13 +217,13 @@ def test_polls_close_in_the_elections_own_time_zone(election):
         dt.datetime(2013, 9, 8, 10, tzinfo=dt.UTC),
     )
 
-    assert election.pk not in exports.elections_polls_closed(before)
-    assert election.pk in exports.elections_polls_closed(after)
+    assert election.pk not in records.elections_polls_closed(before)
+    assert election.pk in records.elections_polls_closed(after)
 
 
 def test_admin_export_response_streams_the_same_records(dataset):
-    response = exports.records_response(
-        exports.IncidentRecord, Incident.objects.all(), ExportFormat.JSON, filename="x.json"
+    response = records.records_response(
+        records.IncidentRecord, Incident.objects.all(), ExportFormat.JSON, filename="x.json"
     )
 
     items = json.loads(b"".join(response.streaming_content))
@@ -237,11 +237,11 @@ def test_postgresql_copy_writes_what_the_serializer_writes(dataset, election, fm
     if connection.vendor != "postgresql":
         pytest.skip("COPY is PostgreSQL's: run with DATABASE_URL=postgres://…")
     polls(election, closed=False)  # with embargoed fields, too
-    record = exports.PublicReportRecord
-    rows = exports.embargo_annotate(exports.report_rows("full"), record)
+    record = records.PublicReportRecord
+    rows = records.embargo_annotate(records.report_rows("full"), record)
 
-    copied = b"".join(exports._copy_lines(record, rows.order_by("id"), fmt))
-    serialised = b"".join(exports._python_lines(record, rows.order_by("id"), fmt))
+    copied = b"".join(records._copy_lines(record, rows.order_by("id"), fmt))
+    serialised = b"".join(records._python_lines(record, rows.order_by("id"), fmt))
 
     assert normalised(parse(copied, fmt)) == normalised(parse(serialised, fmt))
 
@@ -258,8 +258,8 @@ def normalised(items: list[dict]) -> list[dict]:
 
 
 def test_shapes_without_an_id_are_written_in_their_own_order(categories):
-    response = exports.records_response(
-        exports.CategoryRecord, Category.objects.all(), ExportFormat.CSV, filename="c.csv"
+    response = records.records_response(
+        records.CategoryRecord, Category.objects.all(), ExportFormat.CSV, filename="c.csv"
     )
 
     rows = parse(b"".join(response.streaming_content), ExportFormat.CSV)

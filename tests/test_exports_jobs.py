@@ -18,7 +18,7 @@ from reports.services.exports import (
     exports_housekeep,
     progress_key,
 )
-from reports.tasks_exports import run_export
+from reports.tasks.exports import run_export
 
 from .api_helpers import client, report_send, token, verify
 from .services import celery_worker, require_real_services, wait_until

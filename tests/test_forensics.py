@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.management import call_command
 from scipy.stats import binom
 
-from reports import forensics
-from reports.forensics import Stations
+from reports.domain import forensics
+from reports.domain.forensics import Stations
 from reports.models import Election, StationFlag, StatisticsRun
 from reports.services.protocols import statistics_run_execute
 

@@ -14,8 +14,8 @@ from django.utils import translation
 
 from reports.models import Election, LegalStatus, Observer, SignInLink, Trust
 from reports.services.observer_import import ObserverRow, observers_import
-from reports.services.observers import token_hash
 from reports.services.places import StationRow, stations_import
+from reports.services.signin import token_hash
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
-from reports.protocols import ProtocolTemplate, template_load
-from reports.results_import import (
+from reports.domain.protocol_checks import ProtocolTemplate, template_load
+from reports.importers.results import (
     candidate_names_from_csv,
     csv_header,
     line_count_guess,

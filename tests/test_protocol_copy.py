@@ -8,8 +8,8 @@ import uuid
 import pytest
 from PIL import Image
 
+from reports.domain.protocol_checks import template_load
 from reports.models import ProtocolCopy
-from reports.protocols import template_load
 
 URL = "/protocols/copy/"
 # Lines 1–12 of a correct protocol, then two candidates.

@@ -3,8 +3,8 @@ DOMAIN.md §6, with every station's protocol passing the control relations."""
 
 import pytest
 
+from reports.domain.protocol_checks import Figures, ProtocolTemplate, template_load
 from reports.models import OfficialResult, Okrug, ResultTotal, Station, Tik
-from reports.protocols import Figures, ProtocolTemplate, template_load
 from reports.services.protocols import (
     election_template_set,
     official_results_generate,

@@ -4,7 +4,7 @@ names the failing lines, and the charts of the statistics page load under the si
 import pytest
 from django.db import connections
 
-from reports.protocols import template_load
+from reports.domain.protocol_checks import template_load
 
 from .browser_helpers import browser  # noqa: F401 (a fixture)
 

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
+from reports.domain.protocol_checks import template_load
 from reports.models import Channel, OfficialResult, Report, StationReconciliation
-from reports.protocols import template_load
 from reports.services.protocols import (
     ProtocolCopyInput,
     protocol_copy_submit,
@@ -155,7 +155,7 @@ def test_copies_after_the_first_reach_the_totals_at_the_next_due_run(
     from django.core.cache import cache
 
     from reports.models import ResultTotal
-    from reports.tasks_protocols import results_aggregate_due_task
+    from reports.tasks.protocols import results_aggregate_due_task
 
     cache.clear()
 

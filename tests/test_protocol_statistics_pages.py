@@ -5,8 +5,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
+from reports.domain.protocol_checks import template_load
 from reports.models import OfficialResult, StationFlag, StatisticsRun
-from reports.protocols import template_load
 from reports.services.protocols import (
     results_aggregate,
     statistics_run_execute,

@@ -13,8 +13,8 @@ from django.core.management import CommandError, call_command
 from django.test import TestCase
 from django.utils import translation
 
+from reports.domain.protocol_checks import template_load
 from reports.models import Election, OfficialResult, ResultsImport, ResultTotal
-from reports.protocols import template_load
 
 from .coverage_helpers import tasks_in_process  # noqa: F401 (a fixture)
 

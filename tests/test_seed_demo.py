@@ -21,7 +21,7 @@ from reports.models import (
     Station,
     Tik,
 )
-from reports.services.observers import token_hash
+from reports.services.signin import token_hash
 
 PASSWORDS = {
     "DEMO_ADMIN_PASSWORD": "demo-admin-pw-1",

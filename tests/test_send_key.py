@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from reports.models import Channel, Evidence, Report, ReporterRole, SignInSession, Trust
 from reports.services.observers import signin_link_revoke
-from reports.tasks import sessions_housekeeping
+from reports.tasks.housekeeping import sessions_housekeeping
 
 from .test_submit_report import BAD_INPUT
 

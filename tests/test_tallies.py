@@ -14,7 +14,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
-from reports.aggregation import tallies_compute, tallies_read, tallies_totals
+from reports.domain.clustering import tallies_compute, tallies_read, tallies_totals
 from reports.models import (
     Category,
     Election,

@@ -18,8 +18,8 @@ import pytest
 from django.test import Client
 from PIL import Image
 
+from reports.domain.protocol_checks import template_load
 from reports.models import Evidence, ProtocolCopy, Report, TokenScope
-from reports.protocols import template_load
 from reports.services.signin import SEND_KEY_SESSION_KEY
 
 from . import api_helpers

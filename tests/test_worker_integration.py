@@ -23,9 +23,10 @@ from django.db.models import Sum
 
 from observer.celery import app as celery_app
 from reports.models import Alert, Category, Incident, Report, Tally
+from reports.services.aggregation import AGGREGATION_KICK_KEY
 from reports.services.alerts import alert_subscription_create
-from reports.services.submission import AGGREGATION_KICK_KEY, ReportInput, report_submit
-from reports.tasks import aggregate_report
+from reports.services.submission import ReportInput, report_submit
+from reports.tasks.aggregation import aggregate_report
 
 from .aggregation_helpers import assert_tallies_exact, webhook_receiving
 from .services import (
@@ -119,7 +120,8 @@ SUBMIT_SCRIPT = """
 import sys, uuid, django
 django.setup()
 from reports.models import Category, Station
-from reports.services.submission import AGGREGATION_KICK_KEY, ReportInput, report_submit
+from reports.services.aggregation import AGGREGATION_KICK_KEY
+from reports.services.submission import ReportInput, report_submit
 station = Station.objects.get(pk=int(sys.argv[1]))
 category = Category.objects.get(code="V3")
 created = 0

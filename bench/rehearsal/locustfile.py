@@ -55,7 +55,7 @@ OPENING = ["O1", "O2", "O3"]
 VOTING = ["V1", "V2", "V3", "V4", "V5", "V6", "H1", "H2", "H3", "R1", "R2", "R3", "R4", "X1"]
 COUNTING = ["C1", "C2", "C3", "C4", "C5", "R1", "R2"]
 CHECKPOINTS = {"10": 10.0, "12": 12.0, "15": 15.0, "18": 18.0}
-# Moscow 2013 form (reports/protocol_templates/moscow_2013.json): a copy that passes every
+# Moscow 2013 form (reports/domain/protocol_templates/moscow_2013.json): a copy that passes every
 # hard relation and soft check.
 PROTOCOL = {
     "voters": 2000, "received": 1000, "inside": 600, "outside": 30, "cancelled": 370,

@@ -57,8 +57,8 @@ def station_rows(count: int) -> list:
 
 
 def seed(observers: int, stations: int, out: Path) -> None:
+    from reports.domain.protocol_checks import template_load
     from reports.models import LegalStatus, Station, Trust
-    from reports.protocols import template_load
     from reports.services.observers import observer_create, signin_link_issue
     from reports.services.places import election_create, stations_import
 

@@ -1,1 +1,1 @@
-"""The partners' API (DRF): /api/v1/. Views are thin; records are shaped in reports.exports."""
+"""The partners' API (DRF): /api/v1/. Views are thin; records are shaped in domain.records."""

@@ -9,8 +9,8 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from ..models import ExportJob, PartnerToken
-from ..services.partners import partner_token_create, partner_token_revoke
+from reports.models import ExportJob, PartnerToken
+from reports.services.partners import partner_token_create, partner_token_revoke
 
 
 @admin.register(PartnerToken)

@@ -6,9 +6,9 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 
-from ..models import PartnerToken
-from ..services.observers import token_hash
-from ..services.partners import partner_token_touch
+from reports.models import PartnerToken
+from reports.services.partners import partner_token_touch
+from reports.services.signin import token_hash
 
 KEYWORDS = (b"bearer", b"token")
 

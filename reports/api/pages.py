@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from ..models import (
+from reports.models import (
     Category,
     Election,
     ExportFormat,
@@ -18,8 +18,8 @@ from ..models import (
     Okrug,
     Phase,
 )
-from ..selectors import staff_okrug_ids
-from ..services.exports import ExportFiltersInvalid, export_start
+from reports.selectors import staff_okrug_ids
+from reports.services.exports import ExportFiltersInvalid, export_start
 
 FILTERS = ("election", "okrug", "category", "phase", "after", "before")
 

@@ -6,8 +6,8 @@ those okrugs only, as in the moderation panel; partner tokens have no such limit
 from django.db.models import QuerySet
 from rest_framework.permissions import BasePermission
 
-from ..models import ExportScope, PartnerToken, TokenScope
-from ..selectors import in_scope, staff_okrug_ids
+from reports.models import ExportScope, PartnerToken, TokenScope
+from reports.selectors import in_scope, staff_okrug_ids
 
 
 def caller_token(request) -> PartnerToken | None:

@@ -1,7 +1,7 @@
-"""Input and output of the API that are not exported records (those are reports.exports).
+"""Input and output of the API that are not exported records (those are reports.domain.records).
 
 Serializers validate only. A report sent to the API is checked by the web form itself
-(reports.forms.ReportForm), so the API accepts and refuses exactly what the form does.
+(reports.forms.reports.ReportForm), so the API accepts and refuses exactly what the form does.
 """
 
 from collections.abc import Mapping
@@ -11,9 +11,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from ..forms import ReportForm
-from ..models import Election, ExportFormat, ExportJob, ExportScope, ExportShape, Observer, Report
-from ..services.exports import export_rows_done
+from reports.forms.reports import ReportForm
+from reports.models import (
+    Election,
+    ExportFormat,
+    ExportJob,
+    ExportScope,
+    ExportShape,
+    Observer,
+    Report,
+)
+from reports.services.exports import export_rows_done
 
 
 class ReportSubmission(serializers.Serializer):

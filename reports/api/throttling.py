@@ -10,7 +10,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 from rest_framework.throttling import SimpleRateThrottle
 
-from ..models import PartnerToken
+from reports.models import PartnerToken
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The API's views: thin. Records are shaped by reports.exports, writes go through services.
+"""The API's views: thin. Records are shaped by reports.domain.records, writes go through services.
 
 Lists are cursor-paginated, filtered by django-filter and ordered with ?ordering=. Incidents
 and reports also serve incremental sync (?changed_since=, see pagination.py).
@@ -30,8 +30,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from .. import exports
-from ..models import (
+from reports import filters
+from reports.api.pagination import SYNC_PARAM, sync_cursor_decode, sync_cursor_encode
+from reports.api.permissions import (
+    FullRead,
+    Identified,
+    SubmitReports,
+    caller_token,
+    okrug_limited,
+    read_scope,
+    staff_scoped,
+)
+from reports.api.serializers import ExportJobStatus, ExportRequest, ReportReceipt, ReportSubmission
+from reports.domain import records
+from reports.models import (
     Alert,
     Category,
     Channel,
@@ -42,20 +54,8 @@ from ..models import (
     Station,
     Tally,
 )
-from ..services.exports import ExportFiltersInvalid, export_file, export_start
-from ..services.submission import ReportConflict, report_submit
-from . import filters
-from .pagination import SYNC_PARAM, sync_cursor_decode, sync_cursor_encode
-from .permissions import (
-    FullRead,
-    Identified,
-    SubmitReports,
-    caller_token,
-    okrug_limited,
-    read_scope,
-    staff_scoped,
-)
-from .serializers import ExportJobStatus, ExportRequest, ReportReceipt, ReportSubmission
+from reports.services.exports import ExportFiltersInvalid, export_file, export_start
+from reports.services.submission import ReportConflict, report_submit
 
 SYNC_PARAMETER = OpenApiParameter(
     SYNC_PARAM,
@@ -68,9 +68,9 @@ SYNC_PARAMETER = OpenApiParameter(
 
 
 class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Read-only records of one shape (reports.exports)."""
+    """Read-only records of one shape (reports.domain.records)."""
 
-    record: type[exports.Record]
+    record: type[records.Record]
     filter_backends = [DjangoFilterBackend, OrderingFilter]
 
     def get_serializer_class(self):
@@ -125,13 +125,13 @@ class SyncMixin:
 class IncidentViewSet(SyncMixin, RecordViewSet):
     """Incidents: one real event at one station. The public dataset has verified ones only."""
 
-    record = exports.IncidentRecord
+    record = records.IncidentRecord
     filterset_class = filters.IncidentFilter
     ordering_fields = ["id", "last_at", "first_at", "confidence", "report_count", "updated_at"]
     ordering = ["-id"]
 
     def get_queryset(self) -> QuerySet[Incident]:
-        rows = exports.incident_rows(read_scope(self.request))
+        rows = records.incident_rows(read_scope(self.request))
         rows = staff_scoped(self.request, rows, "station__okrug_id")
         return rows.select_related(*self.record.select_related)
 
@@ -141,7 +141,7 @@ class IncidentViewSet(SyncMixin, RecordViewSet):
 
 REPORT_RECORD = PolymorphicProxySerializer(
     component_name="Report",
-    serializers=[exports.PublicReportRecord, exports.FullReportRecord],
+    serializers=[records.PublicReportRecord, records.FullReportRecord],
     resource_type_field_name=None,
 )
 
@@ -151,7 +151,7 @@ REPORT_RECORD = PolymorphicProxySerializer(
         parameters=[SYNC_PARAMETER],
         responses=PolymorphicProxySerializer(
             component_name="Report",
-            serializers=[exports.PublicReportRecord, exports.FullReportRecord],
+            serializers=[records.PublicReportRecord, records.FullReportRecord],
             resource_type_field_name=None,
             many=True,
         ),
@@ -183,11 +183,11 @@ class ReportViewSet(SyncMixin, mixins.CreateModelMixin, RecordViewSet):
         if getattr(self, "swagger_fake_view", False):  # the schema: no database needed
             return Report.objects.none()
         scope = read_scope(self.request)
-        record = exports.report_record(scope)
-        rows = exports.report_rows(scope).select_related(*record.select_related)
+        record = records.report_record(scope)
+        rows = records.report_rows(scope).select_related(*record.select_related)
         rows = staff_scoped(self.request, rows, "station__okrug_id")
         if scope == ExportScope.PUBLIC:
-            rows = exports.embargo_annotate(rows, record)
+            rows = records.embargo_annotate(rows, record)
         return rows
 
     def sync_rows(self) -> QuerySet[Report]:
@@ -196,7 +196,7 @@ class ReportViewSet(SyncMixin, mixins.CreateModelMixin, RecordViewSet):
     def get_serializer_class(self):
         if self.action == "create":
             return ReportSubmission
-        return exports.report_record(read_scope(self.request))
+        return records.report_record(read_scope(self.request))
 
     def get_permissions(self):
         if self.action == "create":
@@ -222,15 +222,15 @@ class ReportViewSet(SyncMixin, mixins.CreateModelMixin, RecordViewSet):
 
 
 class StationViewSet(RecordViewSet):
-    record = exports.StationRecord
-    queryset = Station.objects.select_related(*exports.StationRecord.select_related)
+    record = records.StationRecord
+    queryset = Station.objects.select_related(*records.StationRecord.select_related)
     filterset_class = filters.StationFilter
     ordering_fields = ["id", "number"]
     ordering = ["number"]
 
 
 class CategoryViewSet(RecordViewSet):
-    record = exports.CategoryRecord
+    record = records.CategoryRecord
     queryset = Category.objects.all()
     lookup_field = "code"
     filterset_class = filters.CategoryFilter
@@ -241,7 +241,7 @@ class CategoryViewSet(RecordViewSet):
 class TallyViewSet(RecordViewSet):
     """Report counts by hour and key. They count unverified reports: full read only."""
 
-    record = exports.TallyRecord
+    record = records.TallyRecord
     queryset = Tally.objects.all()
     permission_classes = [FullRead]
     filterset_class = filters.TallyFilter
@@ -252,7 +252,7 @@ class TallyViewSet(RecordViewSet):
 class AlertViewSet(RecordViewSet):
     """Alerts raised for coordinators: full read only."""
 
-    record = exports.AlertRecord
+    record = records.AlertRecord
     permission_classes = [FullRead]
     filterset_class = filters.AlertFilter
     ordering_fields = ["id", "raised_at"]
@@ -350,9 +350,9 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets
 @require_GET
 def json_schema(request: HttpRequest, shape: str) -> JsonResponse:
     """The JSON Schema of one exported record shape."""
-    if shape not in exports.SHAPES:
+    if shape not in records.SHAPES:
         raise Http404(_("No such record shape."))
-    schema = exports.json_schema(shape, schema_id=request.build_absolute_uri())
+    schema = records.json_schema(shape, schema_id=request.build_absolute_uri())
     return JsonResponse(
         schema, content_type="application/schema+json", json_dumps_params={"ensure_ascii": False}
     )

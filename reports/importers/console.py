@@ -6,8 +6,8 @@ from pathlib import Path
 from django.core.management.base import CommandError, OutputWrapper
 from django.utils.translation import gettext as _
 
-from ..models import Election
-from .table import ImportOutcome
+from reports.importers.table import ImportOutcome
+from reports.models import Election
 
 MAX_ERRORS_PRINTED = 500
 

@@ -14,9 +14,7 @@ from django.core.validators import validate_email
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from ..models import Election, LegalStatus, Observer, Station, Trust
-from ..services.observer_import import ObserverRow, observers_import, observers_plan
-from .table import (
+from reports.importers.table import (
     Column,
     ImportOutcome,
     RowError,
@@ -27,6 +25,8 @@ from .table import (
     rows_read,
     should_write,
 )
+from reports.models import Election, LegalStatus, Observer, Station, Trust
+from reports.services.observer_import import ObserverRow, observers_import, observers_plan
 
 COLUMNS = (
     Column("pseudonym", ("pseudonym", "псевдоним")),

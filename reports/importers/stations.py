@@ -14,9 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..models import Election
-from ..services.places import StationRow, election_create, stations_import, stations_plan
-from .table import (
+from reports.importers.table import (
     Column,
     ImportOutcome,
     RowError,
@@ -26,6 +24,8 @@ from .table import (
     rows_read,
     should_write,
 )
+from reports.models import Election
+from reports.services.places import StationRow, election_create, stations_import, stations_plan
 
 COLUMNS = (
     Column("okrug", ("Округ", "okrug")),

@@ -1,7 +1,13 @@
 """The domain models, split by subject. Import them from `reports.models`."""
 
-from .aggregates import Alert, AlertDelivery, AlertSubscription, ReportContribution, Tally
-from .core import (
+from reports.models.aggregates import (
+    Alert,
+    AlertDelivery,
+    AlertSubscription,
+    ReportContribution,
+    Tally,
+)
+from reports.models.core import (
     SEVERITY_RANK,
     Assignment,
     AuditEntry,
@@ -27,10 +33,23 @@ from .core import (
     Trust,
     validate_time_zone,
 )
-from .coverage import CoverageRules, CoverageTally, Dispatch, MobileGroup, StationCoverage
-from .moderation import Escalation, EvidenceAccess, IncidentNote, StaffScope
-from .partners import ExportFormat, ExportJob, ExportScope, ExportShape, PartnerToken, TokenScope
-from .protocols import (
+from reports.models.coverage import (
+    CoverageRules,
+    CoverageTally,
+    Dispatch,
+    MobileGroup,
+    StationCoverage,
+)
+from reports.models.moderation import Escalation, EvidenceAccess, IncidentNote, StaffScope
+from reports.models.partners import (
+    ExportFormat,
+    ExportJob,
+    ExportScope,
+    ExportShape,
+    PartnerToken,
+    TokenScope,
+)
+from reports.models.protocols import (
     Checkpoint,
     OfficialResult,
     ProtocolCopy,

@@ -9,8 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .core import Election, Incident, Okrug, Report, Station, Tik
-from .coverage import SILENCE_ALERT_TEXTS
+from reports.models.core import Election, Incident, Okrug, Report, Station, Tik
+from reports.models.coverage import SILENCE_ALERT_TEXTS
 
 
 class Tally(models.Model):

@@ -20,8 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .core import Election, Incident, Okrug, Station, Tik
-from .protocols import Checkpoint
+from reports.models.core import Election, Incident, Okrug, Station, Tik
+from reports.models.protocols import Checkpoint
 
 SILENCE_ALERT_TEXTS = {
     "not_checked_in": _(

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .core import Evidence, Incident, Okrug
+from reports.models.core import Evidence, Incident, Okrug
 
 
 class StaffScope(models.Model):

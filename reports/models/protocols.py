@@ -2,7 +2,7 @@
 their reconciliation, stored totals and statistics runs (DOMAIN.md §6–7).
 
 Protocol lines are stored as JSON keyed by the line keys of the election's protocol template
-(`reports/protocols.py`), so every election form fits the same tables.
+(`reports/domain/protocol_checks.py`), so every election form fits the same tables.
 """
 
 import uuid
@@ -11,7 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .core import Channel, Election, Observer, Station
+from reports.models.core import Channel, Election, Observer, Station
 
 
 class Checkpoint(models.TextChoices):

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AbstractUser, Group
 from django.db import transaction
 
-from .submission import audit_record
+from reports.services.audit import audit_record
 
 
 @transaction.atomic

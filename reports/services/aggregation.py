@@ -19,13 +19,17 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
-from ..aggregation import (
+from reports.domain.alert_rules import alert_drafts
+from reports.domain.clustering import (
     Span,
     TallyKey,
     Witness,
@@ -38,9 +42,9 @@ from ..aggregation import (
     reporter_count,
     tallies_compute,
 )
-from ..alerts import alert_drafts
-from ..models import Incident, Report, ReportContribution, ReviewStatus, Station, Tally
-from .alerts import alert_raise
+from reports.models import Incident, Report, ReportContribution, ReviewStatus, Station, Tally
+from reports.services.alerts import alert_raise
+from reports.services.queue import task_enqueue
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +61,6 @@ def report_mark_changed(*, report_ids: Iterable[int]) -> int:
     """
     report_ids = list(report_ids)
     marked = Report.objects.filter(pk__in=report_ids).update(aggregated_at=None)
-
-    from .submission import enqueue_aggregation
 
     transaction.on_commit(enqueue_aggregation)  # one kick: the run reads every pending report
     return marked
@@ -177,15 +179,13 @@ def reports_aggregate(*, report_ids: Sequence[int] = (), batch: int = 0) -> int:
 
 
 def reports_aggregate_kicked(*, pause: float, seconds: float) -> int:
-    """The run a submission's kick started (services.submission.enqueue_aggregation).
+    """The run a submission's kick started (enqueue_aggregation, below).
 
     Steps, until a read finds nothing pending or `seconds` have passed: clear the kick,
     aggregate every pending report in batches, hold the kick and pause. Reports committed
     while the kick is held start no run of their own; this run reads them after the pause.
     With `pause` 0 (tasks run in-process) it reads once. Returns how many it aggregated.
     """
-    from .submission import aggregation_kick_clear, aggregation_kick_hold
-
     deadline = time.monotonic() + seconds
     total = 0
     while True:
@@ -422,3 +422,68 @@ def tallies_recount(*, election_id: int | None = None) -> int:
 
 def pending_count() -> int:
     return Report.objects.filter(aggregated_at__isnull=True).count()
+
+
+# The kick: a short-lived key in the cache saying "an aggregation run will read the pending
+# reports". A submission publishes a run only when it sets the key. The run deletes the key
+# before each read and sets it again while it pauses between reads
+# (services.aggregation.reports_aggregate_kicked), so a report committed while the key
+# exists is read by that run: at 200 reports a second the workers get one message and a
+# batch every AGGREGATION_KICK_DELAY_MS instead of one message and one transaction per
+# report. No message waits for a countdown: Celery's worker exits when Redis goes away while
+# it holds an unacknowledged message (kombu 5.7), so the run itself pauses.
+AGGREGATION_KICK_KEY = "aggregation:kick"
+AGGREGATION_KICK_SECONDS = 5
+# After a broker or cache failure, kicks are skipped for this long (the sweep aggregates),
+# so that an outage does not cost every submission a failed connection.
+BROKER_PAUSE_SECONDS = 5
+_broker_paused_until = 0.0
+# After this process found the kick held, its next reports skip the check for this long.
+# A held kick means a run will clear it and then read: a report committed in the next
+# 100 ms is read by that run, or, if the run already read, by its next round (it read this
+# process's earlier report, so it goes on), 500 ms later. A run that stops at its time
+# limit in between leaves it to the sweep, which is the guarantee in any case.
+KICK_HELD_SKIP_SECONDS = 0.1
+_kick_held_until = 0.0
+
+
+def enqueue_aggregation() -> None:
+    """Make sure an aggregation run starts after this commit; never raises for the broker.
+
+    Reports are committed and marked not-yet-aggregated before this is called, so a kick
+    that is lost (broker down, message dropped, worker killed) only delays them until the
+    next kick or the periodic sweep.
+    """
+    global _broker_paused_until, _kick_held_until
+    now = time.monotonic()
+    if now < _broker_paused_until or now < _kick_held_until:
+        return
+    try:
+        held = not cache.add(AGGREGATION_KICK_KEY, 1, timeout=AGGREGATION_KICK_SECONDS)
+    except (RedisError, OSError):
+        held = None
+    if held:
+        _kick_held_until = now + KICK_HELD_SKIP_SECONDS
+    elif held is None or not task_enqueue("reports.aggregate_kicked"):
+        _broker_paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
+        log.warning("could not kick the aggregation; the sweep will take the reports")
+        with suppress(RedisError, OSError):
+            cache.delete(AGGREGATION_KICK_KEY)
+
+
+def aggregation_kick_clear() -> None:
+    """The run clears the kick before it reads the pending reports."""
+    try:
+        cache.delete(AGGREGATION_KICK_KEY)
+    except (RedisError, OSError):
+        # The kick stays until it expires: at worst a report waits that long for a new run.
+        log.warning("could not clear the aggregation kick; it expires by itself")
+
+
+def aggregation_kick_hold() -> None:
+    """The run sets the kick while it pauses: reports committed meanwhile are its to read."""
+    try:
+        cache.set(AGGREGATION_KICK_KEY, 1, timeout=AGGREGATION_KICK_SECONDS)
+    except (RedisError, OSError):
+        # Submissions then start runs of their own, or leave their reports to the sweep.
+        log.warning("could not hold the aggregation kick")

@@ -23,12 +23,11 @@ from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from kombu.exceptions import OperationalError as BrokerError
-from redis.exceptions import RedisError
 
-from ..alerts import AlertDraft
-from ..models import Alert, AlertDelivery, AlertSubscription, Okrug
-from .submission import audit_record
+from reports.domain.alert_rules import AlertDraft
+from reports.models import Alert, AlertDelivery, AlertSubscription, Okrug
+from reports.services.audit import audit_record
+from reports.services.queue import task_enqueue_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -67,19 +66,10 @@ def alert_raise(*, draft: AlertDraft) -> Alert | None:
             )
     AlertDelivery.objects.bulk_create(deliveries)
     if deliveries:
-        transaction.on_commit(enqueue_delivery)
+        # If the broker is down, beat's run delivers later.
+        task_enqueue_on_commit("reports.deliver_alerts")
     log.info("alert raised: %s", draft.key)
     return alert
-
-
-def enqueue_delivery() -> None:
-    """Ask a worker to deliver now; if the broker is down, beat's run delivers later."""
-    from ..tasks import deliver_alerts
-
-    try:
-        deliver_alerts.delay()
-    except (BrokerError, RedisError, OSError):
-        log.warning("could not enqueue alert delivery; the periodic run will deliver")
 
 
 @transaction.atomic

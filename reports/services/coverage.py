@@ -6,7 +6,7 @@ Figures (`coverage_refresh`, run by the workers, never by a request):
 2. Compute the rows of all stations, or of the stations named, and store those that changed.
 3. Rebuild the tallies above them: a TIK from its stations, an okrug from its TIKs, the
    election from its okrugs.
-4. Raise the silence alerts due at `now` whose keys are new (`reports.coverage`), through
+4. Raise the silence alerts due at `now` whose keys are new (`domain.coverage_rules`), through
    the aggregation's `alert_raise`, which delivers them to the okrug's coordinators; at most
    COVERAGE_ALERTS_PER_RUN per run, earliest first, the rest in the next runs.
 
@@ -24,12 +24,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from kombu.exceptions import OperationalError as BrokerError
-from redis.exceptions import RedisError
 
-from ..alerts import AlertDraft
-from ..coverage import Figures, Timeline, silence_drafts, stations_compute
-from ..models import (
+from reports.domain.alert_rules import AlertDraft
+from reports.domain.coverage_rules import Figures, Timeline, silence_drafts, stations_compute
+from reports.models import (
     Alert,
     Assignment,
     CoverageRules,
@@ -39,9 +37,10 @@ from ..models import (
     Station,
     StationCoverage,
 )
-from ..selectors import okrug_in_scope
-from .alerts import alert_raise
-from .submission import audit_record
+from reports.selectors import okrug_in_scope
+from reports.services.alerts import alert_raise
+from reports.services.audit import audit_record
+from reports.services.queue import task_enqueue_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -200,17 +199,7 @@ def _alerts_raise_new(drafts: list[AlertDraft]) -> int:
 
 def coverage_refresh_soon(*, station_ids: Collection[int]) -> None:
     """After commit, have a worker refresh these stations (the sweep does, if it cannot)."""
-    station_ids = sorted(set(station_ids))
-    transaction.on_commit(lambda: _enqueue_station_refresh(station_ids))
-
-
-def _enqueue_station_refresh(station_ids: list[int]) -> None:
-    from ..tasks_coverage import coverage_stations_refresh
-
-    try:
-        coverage_stations_refresh.delay(station_ids)
-    except (BrokerError, RedisError, OSError):
-        log.warning("could not enqueue a coverage refresh; the periodic sweep will do it")
+    task_enqueue_on_commit("reports.coverage_stations_refresh", sorted(set(station_ids)))
 
 
 # Assignments and check-ins

@@ -1,6 +1,6 @@
 """Attaching photos and videos to a report that is already committed.
 
-Each file is judged on its own (reports.evidence): a bad file is refused with a message for
+Each file is judged on its own (reports.domain.uploads): a bad file is refused with a message for
 the sender and never affects the report or the other files. The original is copied, byte for
 byte, under settings.PRIVATE_MEDIA_ROOT (never served) while its SHA-256 is computed in the
 same pass; the row records that hash and the receipt time. Photos also get a public copy
@@ -17,8 +17,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from ..evidence import EvidenceRejected, SkippedUpload, inspect, public_copy_write
-from ..models import Evidence, Report
+from reports.domain.uploads import EvidenceRejected, SkippedUpload, inspect, public_copy_write
+from reports.models import Evidence, Report
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,13 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
-from .. import exports
-from ..models import ExportFormat, ExportJob, ExportScope, ExportShape, PartnerToken
-from .submission import audit_record
+from reports.domain import records
+from reports.filters import IncidentFilter, ReportFilter
+from reports.models import ExportFormat, ExportJob, ExportScope, ExportShape, PartnerToken
+from reports.services.audit import audit_record
+from reports.services.queue import task_enqueue
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +40,21 @@ class ExportFiltersInvalid(ValueError):
 
 def export_dataset(
     *, shape: str, scope: str, filters: dict
-) -> tuple[type[exports.Record], QuerySet]:
+) -> tuple[type[records.Record], QuerySet]:
     """The record shape and rows of an export, filtered as the API filters its lists.
 
     Raises ExportFiltersInvalid with field errors when the filters do not validate.
     """
-    from ..api.filters import IncidentFilter, ReportFilter
-
     if shape == ExportShape.INCIDENTS:
         record, rows, filterset_class = (
-            exports.IncidentRecord,
-            exports.incident_rows(scope),
+            records.IncidentRecord,
+            records.incident_rows(scope),
             IncidentFilter,
         )
     else:
         record, rows, filterset_class = (
-            exports.report_record(scope),
-            exports.report_rows(scope),
+            records.report_record(scope),
+            records.report_rows(scope),
             ReportFilter,
         )
     filterset = filterset_class(data=filters, queryset=rows)
@@ -63,7 +62,7 @@ def export_dataset(
         raise ExportFiltersInvalid(filterset.errors.get_json_data())
     rows = filterset.qs
     if scope == ExportScope.PUBLIC:
-        rows = exports.embargo_annotate(rows, record)
+        rows = records.embargo_annotate(rows, record)
     return record, rows
 
 
@@ -100,12 +99,7 @@ def export_start(
 
 def export_enqueue(job_id) -> None:
     """Hand a job to the workers; if the broker is down, the housekeeping task will."""
-    from ..tasks_exports import run_export
-
-    try:
-        run_export.delay(str(job_id))
-    except (OperationalError, RedisError, OSError):
-        log.warning("could not enqueue export %s; housekeeping will", job_id)
+    task_enqueue("reports.run_export", str(job_id))
 
 
 def export_run(*, job_id) -> bool:
@@ -143,7 +137,7 @@ def _export_write(job: ExportJob) -> None:
     partial = path.with_name(path.name + ".part")
     try:
         with open(partial, "wb") as raw, _compressed(raw, job.format) as out:
-            count = exports.records_write(
+            count = records.records_write(
                 record, rows, job.format, out, on_progress=lambda n: _progress(job.pk, n)
             )
         os.replace(partial, path)

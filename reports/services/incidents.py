@@ -21,7 +21,7 @@ from django.db.models import Max, Min, Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from ..models import (
+from reports.models import (
     Escalation,
     Evidence,
     EvidenceAccess,
@@ -31,9 +31,9 @@ from ..models import (
     Report,
     ReviewStatus,
 )
-from ..selectors import okrug_in_scope, unclaimed
-from .aggregation import incident_recompute, report_mark_changed
-from .submission import audit_record
+from reports.selectors import okrug_in_scope, unclaimed
+from reports.services.aggregation import incident_recompute, report_mark_changed
+from reports.services.audit import audit_record
 
 
 class DecisionRefused(Exception):

@@ -12,10 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import Dispatch, Incident, MobileGroup, ReviewStatus
-from ..selectors import okrug_in_scope
-from .coverage import CoverageRefused
-from .submission import audit_record
+from reports.models import Dispatch, Incident, MobileGroup, ReviewStatus
+from reports.selectors import okrug_in_scope
+from reports.services.audit import audit_record
+from reports.services.coverage import CoverageRefused
 
 
 def group_state(group: MobileGroup) -> dict:

@@ -12,9 +12,17 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..models import Assignment, Election, LegalStatus, Observer, ObserverContact, Station, Trust
-from .observers import observer_create, signin_link_issue, signin_link_revoke
-from .submission import audit_record
+from reports.models import (
+    Assignment,
+    Election,
+    LegalStatus,
+    Observer,
+    ObserverContact,
+    Station,
+    Trust,
+)
+from reports.services.audit import audit_record
+from reports.services.observers import observer_create, signin_link_issue, signin_link_revoke
 
 CONTACT_FIELDS = ("full_name", "phone", "email")
 

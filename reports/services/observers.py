@@ -4,7 +4,6 @@ A link carries a random token; only its SHA-256 is stored, so a database leak do
 anyone sign in. The short code is for typing on a phone when the link cannot be opened.
 """
 
-import hashlib
 import secrets
 
 from django.contrib.auth import get_user_model
@@ -12,19 +11,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Election, Observer, ObserverContact, SignInLink, Station, Trust
-from .submission import audit_record
+from reports.models import Election, Observer, ObserverContact, SignInLink, Station, Trust
+from reports.services.audit import audit_record
+from reports.services.signin import signin_sessions_end, token_hash
 
 SHORT_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 SHORT_CODE_LENGTH = 8
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def short_code_normalise(code: str) -> str:
-    return "".join(code.split()).upper().replace("-", "")
 
 
 @transaction.atomic
@@ -79,8 +71,6 @@ def signin_link_issue(
 @transaction.atomic
 def signin_link_revoke(*, link: SignInLink, actor: AbstractBaseUser | None = None) -> bool:
     """Revoke a link and sign out the sessions it opened, at once."""
-    from .signin import signin_sessions_end
-
     revoked = SignInLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )

@@ -11,9 +11,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import PartnerToken
-from .observers import token_hash
-from .submission import audit_record
+from reports.models import PartnerToken
+from reports.services.audit import audit_record
+from reports.services.signin import token_hash
 
 TOKEN_PREFIX = "obs_"  # noqa: S105 (a marker, not a secret)
 # Recording every use would turn each read into a write: once a minute is enough to know.

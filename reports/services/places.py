@@ -13,8 +13,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..models import Election, Okrug, Station, Tik
-from .submission import audit_record
+from reports.models import Election, Okrug, Station, Tik
+from reports.services.audit import audit_record
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,13 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
-from .. import forensics
-from ..evidence import EvidenceRejected, inspect
-from ..models import (
+from reports.domain import forensics
+from reports.domain.protocol_checks import ProtocolTemplate, election_template
+from reports.domain.uploads import EvidenceRejected, inspect
+from reports.importers.results import Issue, ParsedRow
+from reports.models import (
     Category,
     Channel,
     Election,
@@ -46,10 +47,10 @@ from ..models import (
     StatisticsRun,
     TurnoutCount,
 )
-from ..protocols import ProtocolTemplate, election_template
-from ..results_import import Issue, ParsedRow
-from .evidence import original_store
-from .submission import ReportConflict, ReportInput, audit_record, report_submit
+from reports.services.audit import audit_record
+from reports.services.evidence import original_store
+from reports.services.queue import task_enqueue
+from reports.services.submission import ReportConflict, ReportInput, report_submit
 
 log = logging.getLogger(__name__)
 
@@ -656,12 +657,7 @@ def enqueue(task_name: str, object_id: int) -> None:
     Everything enqueued here is recomputed from stored rows, so a lost message only delays
     it until the next request (a new copy, an import, the statistics button) of the election.
     """
-    from .. import tasks_protocols
-
-    try:
-        getattr(tasks_protocols, task_name).delay(object_id)
-    except (OperationalError, RedisError, OSError):
-        log.warning("could not enqueue %s(%s)", task_name, object_id)
+    task_enqueue(f"reports.{task_name}", object_id)
 
 
 @transaction.atomic

@@ -4,8 +4,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Observer, Question
-from .submission import audit_record
+from reports.models import Observer, Question
+from reports.services.audit import audit_record
 
 
 @transaction.atomic

@@ -14,8 +14,8 @@ from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from ..models import Okrug, StaffScope
-from .submission import audit_record
+from reports.models import Okrug, StaffScope
+from reports.services.audit import audit_record
 
 PLACES = ["view_election", "view_okrug", "view_tik", "view_station", "view_category"]
 

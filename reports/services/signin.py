@@ -14,6 +14,7 @@ link, signing out and signing in again on the phone delete the row.
 """
 
 import functools
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import import_module
@@ -24,9 +25,8 @@ from django.core import signing
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..models import Election, Observer, SignInLink, SignInSession, Station
-from ..prepared import prepared_cursor
-from .observers import short_code_normalise, token_hash
+from reports.models import Election, Observer, SignInLink, SignInSession, Station
+from reports.prepared import prepared_cursor
 
 SIGNIN_LINK_SESSION_KEY = "signin_link_id"
 SIGNIN_REVOKED_SESSION_KEY = "signin_link_revoked"
@@ -52,6 +52,14 @@ def signin_link_use(*, token: str = "", code: str = "") -> SignInLink | None:
     if link is not None:
         SignInLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now())
     return link
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def short_code_normalise(code: str) -> str:
+    return "".join(code.split()).upper().replace("-", "")
 
 
 def signin_session_record(*, link: SignInLink, session_key: str) -> SignInSession:

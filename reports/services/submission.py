@@ -1,25 +1,20 @@
-"""Accepting reports exactly once, and the audit log every other service writes to."""
+"""Accepting reports exactly once."""
 
 import functools
 import hashlib
 import json
 import logging
-import time
 import uuid as uuid_module
-from contextlib import nullcontext, suppress
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from kombu.exceptions import OperationalError
-from redis.exceptions import RedisError
 
-from ..models import (
-    AuditEntry,
+from reports.models import (
     Category,
     Channel,
     Observer,
@@ -28,7 +23,8 @@ from ..models import (
     Station,
     Trust,
 )
-from ..prepared import prepared_cursor
+from reports.prepared import prepared_cursor
+from reports.services.aggregation import enqueue_aggregation
 
 log = logging.getLogger(__name__)
 
@@ -39,27 +35,6 @@ class ReportConflict(Exception):
     message = _(
         "A different report with this identifier was already received. "
         "It was not changed; send a new report instead."
-    )
-
-
-def audit_record(
-    *,
-    actor: AbstractBaseUser | None,
-    action: str,
-    obj,
-    before: dict | None = None,
-    after: dict | None = None,
-    note: str = "",
-) -> AuditEntry:
-    """Append one entry to the audit log. Call inside the transaction that made the change."""
-    return AuditEntry.objects.create(
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        action=action,
-        object_type=obj._meta.model_name,
-        object_id=str(obj.pk),
-        before=before,
-        after=after,
-        note=note,
     )
 
 
@@ -185,75 +160,3 @@ def reporter_role_and_trust(*, observer: Observer | None, channel: str) -> tuple
     if channel == Channel.SYSTEM:
         return ReporterRole.SYSTEM, Trust.TRUSTED
     return ReporterRole.CITIZEN, Trust.CITIZEN
-
-
-# The kick: a short-lived key in the cache saying "an aggregation run will read the pending
-# reports". A submission publishes a run only when it sets the key. The run deletes the key
-# before each read and sets it again while it pauses between reads
-# (services.aggregation.reports_aggregate_kicked), so a report committed while the key
-# exists is read by that run: at 200 reports a second the workers get one message and a
-# batch every AGGREGATION_KICK_DELAY_MS instead of one message and one transaction per
-# report. No message waits for a countdown: Celery's worker exits when Redis goes away while
-# it holds an unacknowledged message (kombu 5.7), so the run itself pauses.
-AGGREGATION_KICK_KEY = "aggregation:kick"
-AGGREGATION_KICK_SECONDS = 5
-# After a broker or cache failure, kicks are skipped for this long (the sweep aggregates),
-# so that an outage does not cost every submission a failed connection.
-BROKER_PAUSE_SECONDS = 5
-_broker_paused_until = 0.0
-# After this process found the kick held, its next reports skip the check for this long.
-# A held kick means a run will clear it and then read: a report committed in the next
-# 100 ms is read by that run, or, if the run already read, by its next round (it read this
-# process's earlier report, so it goes on), 500 ms later. A run that stops at its time
-# limit in between leaves it to the sweep, which is the guarantee in any case.
-KICK_HELD_SKIP_SECONDS = 0.1
-_kick_held_until = 0.0
-
-
-def enqueue_aggregation() -> None:
-    """Make sure an aggregation run starts after this commit; never raises for the broker.
-
-    Reports are committed and marked not-yet-aggregated before this is called, so a kick
-    that is lost (broker down, message dropped, worker killed) only delays them until the
-    next kick or the periodic sweep.
-    """
-    from django.core.cache import cache
-
-    from ..tasks import aggregate_kicked
-
-    global _broker_paused_until, _kick_held_until
-    now = time.monotonic()
-    if now < _broker_paused_until or now < _kick_held_until:
-        return
-    try:
-        if not cache.add(AGGREGATION_KICK_KEY, 1, timeout=AGGREGATION_KICK_SECONDS):
-            _kick_held_until = now + KICK_HELD_SKIP_SECONDS
-            return
-        aggregate_kicked.delay()
-    except (OperationalError, RedisError, OSError):
-        _broker_paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
-        log.warning("could not kick the aggregation; the sweep will take the reports")
-        with suppress(RedisError, OSError):
-            cache.delete(AGGREGATION_KICK_KEY)
-
-
-def aggregation_kick_clear() -> None:
-    """The run clears the kick before it reads the pending reports."""
-    from django.core.cache import cache
-
-    try:
-        cache.delete(AGGREGATION_KICK_KEY)
-    except (RedisError, OSError):
-        # The kick stays until it expires: at worst a report waits that long for a new run.
-        log.warning("could not clear the aggregation kick; it expires by itself")
-
-
-def aggregation_kick_hold() -> None:
-    """The run sets the kick while it pauses: reports committed meanwhile are its to read."""
-    from django.core.cache import cache
-
-    try:
-        cache.set(AGGREGATION_KICK_KEY, 1, timeout=AGGREGATION_KICK_SECONDS)
-    except (RedisError, OSError):
-        # Submissions then start runs of their own, or leave their reports to the sweep.
-        log.warning("could not hold the aggregation kick")

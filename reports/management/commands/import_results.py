@@ -9,15 +9,15 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reports.models import Election
-from reports.protocols import TEMPLATE_FILES, election_template, template_load
-from reports.results_import import (
+from reports.domain.protocol_checks import TEMPLATE_FILES, election_template, template_load
+from reports.importers.results import (
     candidate_names_from_csv,
     csv_header,
     line_count_guess,
     rows_parse,
     table_open,
 )
+from reports.models import Election
 from reports.services.protocols import (
     official_results_import,
     results_election_create,

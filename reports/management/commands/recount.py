@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from reports.aggregation import tallies_compute, tallies_read
+from reports.domain.clustering import tallies_compute, tallies_read
 from reports.services.aggregation import pending_count, tallies_recount
 
 

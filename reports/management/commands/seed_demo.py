@@ -19,9 +19,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from reports.domain.protocol_checks import template_load
 from reports.importers.observers import signin_url
 from reports.models import Category, Channel, Election, LegalStatus, Observer, Report, Tik, Trust
-from reports.protocols import template_load
 from reports.services.accounts import staff_account_ensure
 from reports.services.observer_import import IssuedLink, ObserverRow, observers_import
 from reports.services.places import StationRow, election_create, stations_import

@@ -1,0 +1,34 @@
+"""Handing work to the workers by task name, so that no service imports a task module.
+
+Every task registers under a stable name (`reports.<function>`, see `reports.tasks`), and
+`ReportsConfig.ready` imports the task modules in every process, so the in-process mode
+without Redis finds them as a worker does. Work handed over here is always recomputed from
+stored rows, so a broker that cannot take a message only delays it until a periodic run.
+"""
+
+import logging
+
+from django.db import transaction
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
+
+from observer.celery import app
+
+log = logging.getLogger(__name__)
+
+BROKER_ERRORS = (OperationalError, RedisError, OSError)
+
+
+def task_enqueue(name: str, *args) -> bool:
+    """Send one task now; False, logged, when the broker cannot take it."""
+    try:
+        app.tasks[name].delay(*args)
+    except BROKER_ERRORS:
+        log.warning("could not enqueue %s%r; a periodic run will do the work", name, args)
+        return False
+    return True
+
+
+def task_enqueue_on_commit(name: str, *args) -> None:
+    """Send one task once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: task_enqueue(name, *args))
