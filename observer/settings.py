@@ -4,6 +4,7 @@ Defaults run on a laptop with nothing installed (SQLite, Celery tasks in-process
 Malformed values raise ImproperlyConfigured at start-up instead of failing later.
 """
 
+import importlib.util
 import logging
 import os
 import re
@@ -87,6 +88,34 @@ def env_rate(name: str, default: str) -> str:
     value = os.environ.get(name, "").strip() or default
     if not re.fullmatch(r"\d+/\d*[smhd]", value):
         raise ImproperlyConfigured(f"{name} must be a rate such as 10/h or 100/5m, got {value!r}")
+    return value
+
+
+def env_throttle_rate(name: str, default: str) -> str:
+    """A DRF throttle rate such as "120/min": a number, then s, m, h or d (any suffix)."""
+    value = os.environ.get(name, "").strip() or default
+    if not re.fullmatch(r"\d+/[smhd][a-z]*", value):
+        raise ImproperlyConfigured(f"{name} must be a rate such as 120/min or 10/s, got {value!r}")
+    return value
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, "").strip() or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def env_class_path(name: str, default: str) -> str:
+    """A dotted path to a class whose module can be imported, e.g. an e-mail backend."""
+    value = os.environ.get(name, "").strip() or default
+    module = value.rpartition(".")[0]
+    try:
+        found = bool(module) and importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise ImproperlyConfigured(f"{name} must name an importable class, got {value!r}")
     return value
 
 
@@ -224,8 +253,17 @@ CLAIM_MINUTES = env_int("CLAIM_MINUTES", 15, minimum=1)
 # raises a T2 incident (10 was used in Moscow in 2013).
 PROTOCOL_DIFF_TOLERANCE = env_int("PROTOCOL_DIFF_TOLERANCE", 10)
 
-# Redis is optional: without it, Celery tasks run in-process and the cache is local.
+# Redis carries Celery's messages, the shared cache and every rate limit. Without it, tasks
+# run in-process and the cache and limits are per process: right on a laptop (DEBUG) and for
+# tests, never by accident in production, so that needs TASKS_IN_PROCESS=1 said on purpose.
 REDIS_URL = redis_from_env()
+TASKS_IN_PROCESS = env_bool("TASKS_IN_PROCESS", DEBUG)
+if not REDIS_URL and not TASKS_IN_PROCESS:
+    raise ImproperlyConfigured(
+        "REDIS_URL must be set when DEBUG is off: without it aggregation runs inside requests "
+        "and rate limits count per process. Set TASKS_IN_PROCESS=1 only to run tasks in-process "
+        "on purpose."
+    )
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -257,7 +295,7 @@ ALERT_IMMEDIATE_CATEGORIES = env_list("ALERT_IMMEDIATE_CATEGORIES", ["R4"])
 ALERT_DELIVERY_SECONDS = env_int("ALERT_DELIVERY_SECONDS", 30, minimum=1)
 ALERT_DELIVERY_MAX_ATTEMPTS = env_int("ALERT_DELIVERY_MAX_ATTEMPTS", 5, minimum=1)
 ALERT_WEBHOOK_TIMEOUT = env_int("ALERT_WEBHOOK_TIMEOUT", 5, minimum=1)
-EMAIL_BACKEND = os.environ.get(
+EMAIL_BACKEND = env_class_path(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
     if DEBUG
@@ -269,7 +307,11 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "alerts@localhost")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "").strip() or "alerts@localhost"
+if "@" not in DEFAULT_FROM_EMAIL:
+    raise ImproperlyConfigured(
+        f"DEFAULT_FROM_EMAIL must be an e-mail address, got {DEFAULT_FROM_EMAIL!r}"
+    )
 
 CELERY_BEAT_SCHEDULE = {
     "aggregate-pending": {
@@ -321,8 +363,8 @@ REST_FRAMEWORK = {
 }
 # Requests per address (every caller) and per partner token, e.g. "120/min".
 API_THROTTLE_RATES = {
-    "address": os.environ.get("API_THROTTLE_ADDRESS", "120/min"),
-    "token": os.environ.get("API_THROTTLE_TOKEN", "600/min"),
+    "address": env_throttle_rate("API_THROTTLE_ADDRESS", "120/min"),
+    "token": env_throttle_rate("API_THROTTLE_TOKEN", "600/min"),
 }
 # Incremental sync serves only rows unchanged for this long, so that a row written by a
 # transaction still open when a partner read past its time is never skipped.
@@ -425,6 +467,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    },
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -19,6 +19,7 @@ PRODUCTION = {
     "SECURE_SSL_REDIRECT": "1",
     "SECURE_HSTS_SECONDS": "31536000",
     "BEHIND_TLS_PROXY": "1",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
 
@@ -47,6 +48,13 @@ def test_the_deploy_check_needs_no_migrated_database(tmp_path):
     result = deploy_check(SQLITE_PATH=str(tmp_path / "fresh.sqlite3"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_a_deployment_without_redis_is_refused():
+    """Without Redis, tasks would run inside requests and rate limits per process."""
+    result = deploy_check(REDIS_URL="")
+    assert result.returncode != 0
+    assert "REDIS_URL must be set when DEBUG is off" in result.stderr
 
 
 def test_a_deployment_without_https_redirect_and_hsts_is_flagged():

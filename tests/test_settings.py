@@ -17,6 +17,12 @@ CONFIG_VARS = [
     "TIME_ZONE",
     "LANGUAGE_CODE",
     "EVIDENCE_MAX_BYTES",
+    "TASKS_IN_PROCESS",
+    "API_THROTTLE_ADDRESS",
+    "API_THROTTLE_TOKEN",
+    "EMAIL_BACKEND",
+    "DEFAULT_FROM_EMAIL",
+    "LOG_LEVEL",
 ]
 
 
@@ -25,6 +31,7 @@ def env(monkeypatch):
     for name in CONFIG_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SECRET_KEY", "k")
+    monkeypatch.setenv("TASKS_IN_PROCESS", "1")
     return monkeypatch
 
 
@@ -33,6 +40,8 @@ def load() -> dict:
 
 
 def test_defaults_need_nothing_installed(env):
+    env.delenv("TASKS_IN_PROCESS")
+    env.setenv("DEBUG", "1")
     loaded = load()
     assert loaded["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
     assert loaded["CELERY_TASK_ALWAYS_EAGER"] is True
@@ -68,6 +77,14 @@ def test_database_url_selects_postgresql(env):
         ("LANGUAGE_CODE", "de", "LANGUAGE_CODE"),
         ("EVIDENCE_MAX_BYTES", "lots", "EVIDENCE_MAX_BYTES must be an integer"),
         ("EVIDENCE_MAX_BYTES", "0", "EVIDENCE_MAX_BYTES must be at least 1"),
+        ("API_THROTTLE_ADDRESS", "lots", "API_THROTTLE_ADDRESS must be a rate"),
+        ("API_THROTTLE_TOKEN", "600/fortnight", "API_THROTTLE_TOKEN must be a rate"),
+        ("API_THROTTLE_TOKEN", "many/min", "API_THROTTLE_TOKEN must be a rate"),
+        ("EMAIL_BACKEND", "smtp", "EMAIL_BACKEND must name an importable class"),
+        ("EMAIL_BACKEND", "nowhere.Backend", "EMAIL_BACKEND must name an importable class"),
+        ("DEFAULT_FROM_EMAIL", "alerts", "DEFAULT_FROM_EMAIL must be an e-mail address"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be one of"),
+        ("TASKS_IN_PROCESS", "sometimes", "TASKS_IN_PROCESS must be a boolean"),
     ],
 )
 def test_malformed_value_is_refused_at_start(env, name, value, message):
@@ -96,3 +113,20 @@ def test_production_cookies_are_secure(env):
     assert loaded["ALLOWED_HOSTS"] == ["observe.example", "www.observe.example"]
     assert loaded["SESSION_COOKIE_SECURE"] is True
     assert loaded["CSRF_COOKIE_SECURE"] is True
+
+
+def test_production_without_redis_is_refused_at_start(env):
+    env.delenv("TASKS_IN_PROCESS")
+    with pytest.raises(ImproperlyConfigured, match="REDIS_URL must be set when DEBUG is off"):
+        load()
+
+
+def test_production_may_run_tasks_in_process_when_asked_on_purpose(env):
+    env.setenv("TASKS_IN_PROCESS", "1")
+    loaded = load()
+    assert loaded["CELERY_TASK_ALWAYS_EAGER"] is True
+
+
+def test_throttle_rates_are_read_from_the_environment(env):
+    env.setenv("API_THROTTLE_ADDRESS", "30/m")
+    assert load()["API_THROTTLE_RATES"]["address"] == "30/m"
