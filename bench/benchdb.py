@@ -34,6 +34,7 @@ def django_start(url: str) -> None:
     )
     os.environ.setdefault("SECRET_KEY", "bench-only-key")
     os.environ["REDIS_URL"] = ""
+    os.environ["TASKS_IN_PROCESS"] = "1"  # on purpose: the benchmark sends nothing anywhere
     import django
 
     django.setup()

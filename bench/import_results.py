@@ -114,6 +114,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "observer.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-key")
     os.environ["REDIS_URL"] = ""  # an in-memory broker: nothing is sent anywhere
+    os.environ["TASKS_IN_PROCESS"] = "1"
     import django
     from django.db import connection
 

@@ -79,6 +79,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "observer.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-key")
+    os.environ.setdefault("TASKS_IN_PROCESS", "1")  # no Redis needed to time an import
     import django
     from django.db import connection
 
