@@ -398,6 +398,11 @@ CELERY_BEAT_SCHEDULE["sessions-housekeeping"] = {
     "schedule": 3600,
     "options": {"expires": 3600},
 }
+CELERY_BEAT_SCHEDULE["statistics-runs-reclaim"] = {
+    "task": "reports.statistics_runs_reclaim",
+    "schedule": 300,
+    "options": {"expires": 300},
+}
 CELERY_BEAT_SCHEDULE["exports-housekeeping"] = {
     "task": "reports.exports_housekeeping",
     "schedule": 300,

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -86,3 +87,28 @@ def wait_until(predicate, *, timeout: float = 30, interval: float = 0.1):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def children_of(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def worker_kill(worker: subprocess.Popen) -> None:
+    """SIGKILL a worker and its pool processes, as a machine losing power would."""
+    for pid in [*children_of(worker.pid), worker.pid]:
+        os.kill(pid, signal.SIGKILL)
+
+
+def database_connection(*, autocommit: bool = False) -> psycopg.Connection:
+    """A connection of the test's own, beside Django's, e.g. to hold a lock a worker needs."""
+    url = worker_database_url().replace("postgres://", "postgresql://", 1)
+    return psycopg.connect(url, autocommit=autocommit)
+
+
+def lock_waiters(watcher: psycopg.Connection) -> int:
+    """How many sessions of the test database are waiting for a lock."""
+    waiting = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock'"
+    )
+    return watcher.execute(waiting).fetchone()[0]

@@ -5,40 +5,20 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from reports.domain.protocol_checks import template_load
-from reports.models import OfficialResult, StationFlag, StatisticsRun
+from reports.models import StationFlag, StatisticsRun
 from reports.services.protocols import (
-    results_aggregate,
     statistics_run_execute,
     statistics_run_request,
 )
 
 from .coverage_helpers import tasks_in_process  # noqa: F401 (a fixture)
+from .statistics_helpers import official_results_with_full_turnout
 
 
 @pytest.fixture
 def results(election, stations):
     """Thirty stations of one TIK plus the fixture's four, the last one at 100 % turnout."""
-    election.protocol_template = template_load("federal-12", ["Иванов", "Петров"])
-    election.save()
-    rows = []
-    for uik in range(1, 31):
-        issued = 400 + 7 * uik
-        invalid = 5
-        first = issued * 6 // 10
-        rows.append((uik, 1000, issued, invalid, first, issued - invalid - first))
-    rows.append((31, 500, 500, 0, 300, 200))
-    OfficialResult.objects.bulk_create(
-        OfficialResult(
-            election=election, region="Город N", tik="ТИК 1", uik=uik,
-            lines={"voters": voters, "received": issued, "early": 0, "inside": issued - 10,
-                   "outside": 10, "cancelled": 0, "portable": 10, "stationary": issued - 10,
-                   "invalid": invalid, "valid": issued - invalid, "lost": 0, "unaccounted": 0,
-                   "c1": first, "c2": second},
-        )
-        for uik, voters, issued, invalid, first, second in rows
-    )  # fmt: skip
-    results_aggregate(election=election)
+    official_results_with_full_turnout(election)
     run = StatisticsRun.objects.create(election=election)
     statistics_run_execute(run_id=run.pk)
     return election

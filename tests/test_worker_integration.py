@@ -6,15 +6,12 @@ Run by `.ci/run` (PostgreSQL + Redis); skipped with a reason otherwise.
 """
 
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
-import psycopg
 import pytest
 import redis
 from django.conf import settings
@@ -32,9 +29,12 @@ from .aggregation_helpers import assert_tallies_exact, webhook_receiving
 from .services import (
     ROOT,
     celery_worker,
+    database_connection,
+    lock_waiters,
     require_real_services,
     wait_until,
     worker_database_url,
+    worker_kill,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -171,15 +171,6 @@ def test_reports_sent_while_redis_is_down_are_aggregated_once_it_is_back(electio
     assert_tallies_exact()
 
 
-def children_of(pid: int) -> list[int]:
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
-def database_connection(*, autocommit: bool = False) -> psycopg.Connection:
-    url = worker_database_url().replace("postgres://", "postgresql://", 1)
-    return psycopg.connect(url, autocommit=autocommit)
-
-
 def test_a_worker_killed_mid_task_loses_nothing_and_counts_nothing_twice(election, stations):
     with celery_worker() as worker:
         submit(stations[101], "V3")
@@ -193,13 +184,8 @@ def test_a_worker_killed_mid_task_loses_nothing_and_counts_nothing_twice(electio
             for _ in range(5):
                 submit(stations[101], "V3")
             with database_connection(autocommit=True) as watcher:
-                waiting = (
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                    " AND wait_event_type = 'Lock'"
-                )
-                wait_until(lambda: watcher.execute(waiting).fetchone()[0] >= 1)
-            for pid in [*children_of(worker.pid), worker.pid]:
-                os.kill(pid, signal.SIGKILL)
+                wait_until(lambda: lock_waiters(watcher) >= 1)
+            worker_kill(worker)
             blocker.rollback()
     wait_until(lambda: Report.objects.filter(aggregated_at__isnull=True).count() == 5)
     assert Incident.objects.get().report_count == 1

@@ -8,7 +8,9 @@ from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -24,7 +26,11 @@ from reports.models import (
     TurnoutCount,
 )
 from reports.selectors import in_scope
-from reports.services.protocols import station_reconcile, statistics_run_request
+from reports.services.protocols import (
+    STATISTICS_RUN_STALE,
+    station_reconcile,
+    statistics_run_request,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -232,12 +238,26 @@ class ResultTotalAdmin(ReadOnlyAdmin):
 
 @admin.register(StatisticsRun)
 class StatisticsRunAdmin(ReadOnlyAdmin):
-    list_display = ["election", "source", "status", "requested_at", "finished_at", "page"]
+    list_display = ["election", "source", "status", "requested_at", "running_for", "finished_at",
+                    "page"]  # fmt: skip
     list_filter = ["status", "election"]
     exclude = ["result"]
     readonly_fields = ["election", "source", "status", "requested_at", "started_at",
-                       "finished_at", "error", "page"]  # fmt: skip
+                       "running_for", "finished_at", "error", "page"]  # fmt: skip
     actions = ["compute_again"]
+
+    @admin.display(description=_("running for"))
+    def running_for(self, run: StatisticsRun) -> str:
+        """How long a run has been waiting or running; a stuck one says so."""
+        if run.status not in (StatisticsRun.Status.PENDING, StatisticsRun.Status.RUNNING):
+            return "—"
+        since = run.started_at or run.requested_at
+        age = timesince(since, timezone.now())
+        if since < timezone.now() - STATISTICS_RUN_STALE:
+            return format_html(
+                "<strong>{}</strong>", _("%(age)s — stuck, will be computed again") % {"age": age}
+            )
+        return age
 
     @admin.display(description=_("statistics"))
     def page(self, run: StatisticsRun) -> str:

@@ -13,6 +13,7 @@ import logging
 import uuid as uuid_module
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import numpy as np
@@ -21,6 +22,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
@@ -483,9 +485,16 @@ def statistics_run_request(
 
 
 def statistics_run_execute(*, run_id: int) -> bool:
-    """Compute a requested statistics run; only the worker that claims it does the work."""
-    claimed = StatisticsRun.objects.filter(pk=run_id, status=StatisticsRun.Status.PENDING).update(
-        status=StatisticsRun.Status.RUNNING, started_at=timezone.now()
+    """Compute a requested statistics run; only the worker that claims it does the work.
+
+    A run left `running` longer than STATISTICS_RUN_STALE (its worker was killed: the task's
+    own hard limit is shorter) is claimed again, so a lost worker never leaves it stuck.
+    """
+    now = timezone.now()
+    claimed = (
+        StatisticsRun.objects.filter(pk=run_id)
+        .filter(statistics_run_claimable(now))
+        .update(status=StatisticsRun.Status.RUNNING, started_at=now)
     )
     if not claimed:
         return False
@@ -503,6 +512,34 @@ def statistics_run_execute(*, run_id: int) -> bool:
             status=StatisticsRun.Status.DONE, finished_at=timezone.now(), result=result
         )
     return True
+
+
+# Longer than the statistics task's hard time limit (660 s), so a live run is never taken.
+STATISTICS_RUN_STALE = timedelta(minutes=15)
+
+
+def statistics_run_claimable(now: datetime) -> Q:
+    """Waiting runs, and runs whose worker stopped answering (running for too long)."""
+    return Q(status=StatisticsRun.Status.PENDING) | Q(
+        status=StatisticsRun.Status.RUNNING, started_at__lt=now - STATISTICS_RUN_STALE
+    )
+
+
+def statistics_runs_reclaim(*, now: datetime | None = None) -> int:
+    """Hand the workers again the runs the broker lost or a killed worker left running.
+
+    Waiting runs older than a minute (their message never arrived) and stale running runs;
+    a run a worker is still computing is never taken. Returns how many were enqueued.
+    """
+    now = now or timezone.now()
+    forgotten = list(
+        StatisticsRun.objects.filter(statistics_run_claimable(now))
+        .exclude(status=StatisticsRun.Status.PENDING, requested_at__gte=now - timedelta(minutes=1))
+        .values_list("pk", flat=True)
+    )
+    for run_id in forgotten:
+        enqueue("statistics_run_task", run_id)
+    return len(forgotten)
 
 
 @dataclass
