@@ -2,7 +2,8 @@
 
 - `moderation`: incidents, reports, evidence and the audit log (the queues and decisions)
 - `decisions`: the incident page's buttons, complaint drafts, evidence originals
-- `people`: places, observers and staff; `imports`: station and observer files
+- `people`: places, observers, staff and roles; `imports`: station and observer files
+- `elections`: elections (archived, never deleted) and incident categories (retired when used)
 - `alerts`, `coverage`, `protocols`: alert subscriptions; assignments, mobile groups and
   coverage rules; turnout counts, protocol copies and statistics
 - `dashboard`: the headquarters' dashboard; `filters` and `base`: shared building blocks
@@ -14,6 +15,7 @@ from reports.admin import (  # noqa: F401 (registers)
     coverage,
     dashboard,
     decisions,
+    elections,
     moderation,
     people,
     protocols,

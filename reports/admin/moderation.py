@@ -535,7 +535,3 @@ class AuditEntryAdmin(PanelAdmin):
     @admin.action(permissions=["view"], description=_("Export selected entries (JSON)"))
     def export_json(self, request, queryset):
         return audit_export(queryset, "json")
-
-
-admin.site.register(models.Election)
-admin.site.register(models.Category)

@@ -1,11 +1,13 @@
 """Reference lists of the panel: places, observers and their contacts, escalations, the
 downloads log, and staff accounts with the okrugs they are limited to. All read-only but the
+accounts and role groups, whose every change of roles is written to the audit log, and the
 okrug limits, which go through services (and the import pages of the importers).
 """
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils.html import format_html
@@ -15,7 +17,16 @@ from reports import models
 from reports.admin.base import ReadOnlyAdmin, ScopedByOkrug, station_label
 from reports.admin.imports import ObserverImportMixin, StationImportMixin
 from reports.selectors import staff_okrug_ids
-from reports.services.roles import staff_scope_add, staff_scope_remove
+from reports.services.roles import (
+    group_delete,
+    group_permissions_record,
+    group_state,
+    staff_scope_add,
+    staff_scope_remove,
+    user_delete,
+    user_roles_record,
+    user_roles_state,
+)
 
 
 @admin.register(models.Okrug)
@@ -142,6 +153,23 @@ class StaffUserAdmin(UserAdmin):
 
     inlines = [StaffScopeInline]
 
+    def save_model(self, request, obj, form, change):
+        # Read before saving: groups and permissions are saved later, in save_related.
+        stored = User.objects.filter(pk=obj.pk).first() if change else None
+        request.roles_before = user_roles_state(stored) if stored else None
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        user_roles_record(user=form.instance, before=request.roles_before, actor=request.user)
+
+    def delete_model(self, request, obj):
+        user_delete(user=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            user_delete(user=user, actor=request.user)
+
     def save_formset(self, request, form, formset, change):
         if formset.model is not models.StaffScope:
             return super().save_formset(request, form, formset, change)
@@ -151,3 +179,29 @@ class StaffUserAdmin(UserAdmin):
         for scope in scopes:
             staff_scope_add(user=form.instance, okrug=scope.okrug, actor=request.user)
         return None
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleGroupAdmin(GroupAdmin):
+    """Role groups (moderator, coordinator, lawyer, administrator): what each may do."""
+
+    def save_model(self, request, obj, form, change):
+        stored = Group.objects.filter(pk=obj.pk).first() if change else None
+        request.group_before = group_state(stored) if stored else None
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        group_permissions_record(
+            group=form.instance, before=request.group_before, actor=request.user
+        )
+
+    def delete_model(self, request, obj):
+        group_delete(group=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for group in queryset:
+            group_delete(group=group, actor=request.user)

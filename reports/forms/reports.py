@@ -28,11 +28,11 @@ _category_copy: tuple[float, dict[str, Category]] = (-CATEGORY_COPY_SECONDS, {})
 
 
 def categories_reportable() -> dict[str, Category]:
-    """The categories a person may choose, by code (system-only ones are left out)."""
+    """The categories a person may choose, by code (system-only and retired ones left out)."""
     global _category_copy
     loaded_at, categories = _category_copy
     if time.monotonic() - loaded_at >= CATEGORY_COPY_SECONDS:
-        categories = {c.code: c for c in Category.objects.filter(system_only=False)}
+        categories = {c.code: c for c in Category.objects.filter(system_only=False, retired=False)}
         _category_copy = (time.monotonic(), categories)
     return categories
 

@@ -33,6 +33,9 @@ class Election(models.Model):
     polls_close = models.TimeField(_("polls close"), default="20:00")
     protocol_template = models.JSONField(_("protocol template"), default=dict, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # An archived election keeps every row but takes no more writes: its observers' links
+    # are revoked, the form pages no longer offer it, and the admin shows it read-only.
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("election")
@@ -144,6 +147,9 @@ class Category(models.Model):
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     discouraged = models.BooleanField(_("discouraged"), default=False)
     system_only = models.BooleanField(_("raised by the system only"), default=False)
+    # A category in use is retired rather than deleted: old reports keep it, forms stop
+    # offering it.
+    retired = models.BooleanField(_("retired"), default=False)
 
     class Meta:
         verbose_name = _("category")

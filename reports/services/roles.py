@@ -162,3 +162,71 @@ def staff_scope_remove(*, scope: StaffScope, actor: AbstractBaseUser) -> None:
 
 def scope_state(scope: StaffScope) -> dict:
     return {"user": scope.user.get_username(), "okrug": scope.okrug_id}
+
+
+def user_roles_state(user: AbstractBaseUser) -> dict:
+    """What decides what a person may do: active and staff flags, groups, own permissions."""
+    return {
+        "username": user.get_username(),
+        "is_active": user.is_active,
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+        "groups": sorted(user.groups.values_list("name", flat=True)),
+        "permissions": sorted(
+            f"{app}.{codename}"
+            for app, codename in user.user_permissions.values_list(
+                "content_type__app_label", "codename"
+            )
+        ),
+    }
+
+
+@transaction.atomic
+def user_roles_record(
+    *, user: AbstractBaseUser, before: dict | None, actor: AbstractBaseUser | None
+) -> bool:
+    """Log who gave whom which role, once the change is saved; False when roles are the same.
+
+    `before` is user_roles_state() read before the change (None for a new account).
+    """
+    after = user_roles_state(user)
+    if after == before:
+        return False
+    audit_record(actor=actor, action="user_roles_change", obj=user, before=before, after=after)
+    return True
+
+
+def group_state(group) -> dict:
+    return {
+        "name": group.name,
+        "permissions": sorted(
+            f"{app}.{codename}"
+            for app, codename in group.permissions.values_list(
+                "content_type__app_label", "codename"
+            )
+        ),
+    }
+
+
+@transaction.atomic
+def group_permissions_record(*, group, before: dict | None, actor: AbstractBaseUser | None) -> bool:
+    """Log a change of what a role (group) may do; False when nothing changed."""
+    after = group_state(group)
+    if after == before:
+        return False
+    audit_record(actor=actor, action="group_change", obj=group, before=before, after=after)
+    return True
+
+
+@transaction.atomic
+def user_delete(*, user: AbstractBaseUser, actor: AbstractBaseUser | None) -> None:
+    """Delete an account, keeping in the log what it was allowed to do."""
+    audit_record(actor=actor, action="user_delete", obj=user, before=user_roles_state(user))
+    user.delete()
+
+
+@transaction.atomic
+def group_delete(*, group, actor: AbstractBaseUser | None) -> None:
+    """Delete a role group, keeping in the log what it allowed."""
+    audit_record(actor=actor, action="group_delete", obj=group, before=group_state(group))
+    group.delete()
