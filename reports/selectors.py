@@ -144,18 +144,3 @@ def incident_audit_entries(incident_id: int) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(object_type="incident", object_id=str(incident_id)).order_by(
         "at", "pk"
     )
-
-
-def audit_entry_record(entry: AuditEntry) -> dict:
-    """The exported shape of one audit entry (CSV columns and JSON keys alike)."""
-    return {
-        "id": entry.pk,
-        "at": entry.at.isoformat(),
-        "actor": entry.actor.get_username() if entry.actor_id else "",
-        "action": entry.action,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "before": entry.before,
-        "after": entry.after,
-        "note": entry.note,
-    }

@@ -147,3 +147,29 @@ def test_changing_what_a_role_may_do_is_audited(admin_client):
     assert "reports.view_observercontact" in set(entry.after["permissions"]) - set(
         entry.before["permissions"]
     )
+
+
+def test_the_audit_log_exports_in_one_shape_as_json_and_csv(admin_client, admin_user, election):
+    import csv
+    import io
+    import json
+
+    admin_client.post(
+        f"/admin/reports/election/{election.pk}/change/", election_form(election, name="Новые")
+    )
+    [entry] = entries("election_change")
+    downloads = {}
+    for fmt in ("json", "csv"):
+        answer = admin_client.post(
+            "/admin/reports/auditentry/",
+            {"action": f"export_{fmt}", "_selected_action": [entry.pk]},
+        )
+        downloads[fmt] = b"".join(answer.streaming_content).decode()
+    [as_json] = json.loads(downloads["json"])
+    [as_csv] = list(csv.DictReader(io.StringIO(downloads["csv"])))
+    assert set(as_json) == set(as_csv) == {
+        "id", "at", "actor", "action", "object_type", "object_id", "before", "after", "note",
+    }  # fmt: skip
+    assert (as_json["actor"], as_csv["actor"]) == (admin_user.username, admin_user.username)
+    assert as_json["after"]["name"] == json.loads(as_csv["after"])["name"] == "Новые"
+    assert as_json["at"] == as_csv["at"]

@@ -3,10 +3,6 @@ table, read-only admins limited to a staff member's okrugs, how reporters are sh
 audit log export (CSV or JSON, one record shape).
 """
 
-import csv
-import json
-from collections.abc import Iterable, Iterator
-
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -18,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from reports import models
 from reports.domain import records
 from reports.models import ExportFormat
-from reports.selectors import audit_entry_record, in_scope
+from reports.selectors import in_scope
 
 
 class CappedPaginator(Paginator):
@@ -146,44 +142,10 @@ class ContactMixin:
         return contact_label(report.observer)
 
 
-def audit_csv_rows(entries: Iterable[models.AuditEntry]) -> Iterator[list]:
-    columns = ["id", "at", "actor", "action", "object_type", "object_id", "before", "after"]
-    yield [*columns, "note"]
-    for entry in entries:
-        record = audit_entry_record(entry)
-        record["before"] = json.dumps(record["before"], ensure_ascii=False)
-        record["after"] = json.dumps(record["after"], ensure_ascii=False)
-        yield [record[column] for column in [*columns, "note"]]
-
-
-class Echo:
-    """A file-like object csv.writer can write a row into and hand back (Django's docs)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def audit_export(entries: QuerySet, file_format: str) -> StreamingHttpResponse:
-    """Stream audit entries as CSV or as a JSON array, one record shape for both."""
-    entries = entries.select_related("actor").order_by("at", "pk").iterator(chunk_size=2000)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    if file_format == "csv":
-        writer = csv.writer(Echo())
-        body = (writer.writerow(row) for row in audit_csv_rows(entries))
-        content_type = "text/csv; charset=utf-8"
-    else:
-        body = json_array(audit_entry_record(entry) for entry in entries)
-        content_type = "application/json"
-    response = StreamingHttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{file_format}"'
-    return response
-
-
-def json_array(records: Iterable[dict]) -> Iterator[str]:
-    yield "["
-    for number, record in enumerate(records):
-        yield ("," if number else "") + json.dumps(record, ensure_ascii=False) + "\n"
-    yield "]\n"
+def audit_export(entries: QuerySet, fmt: str) -> StreamingHttpResponse:
+    """Stream audit entries as CSV or JSON, in the one shape of `records.AuditEntryRecord`."""
+    filename = f"audit-{timezone.localtime():%Y%m%d-%H%M}.{fmt}"
+    return records.records_response(records.AuditEntryRecord, entries, fmt, filename=filename)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

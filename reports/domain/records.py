@@ -206,6 +206,23 @@ class AlertRecord(Record):
     raised_at = _datetime()
 
 
+class AuditEntryRecord(Record):
+    """One entry of the audit log (staff only): who did what to which object, before and
+    after. Not a public shape: the panel's audit exports write it."""
+
+    select_related = ("actor",)
+
+    id = serializers.IntegerField(read_only=True)
+    at = _datetime()
+    actor = serializers.CharField(source="actor.username", read_only=True, allow_null=True)
+    action = serializers.CharField(read_only=True)
+    object_type = serializers.CharField(read_only=True)
+    object_id = serializers.CharField(read_only=True)
+    before = serializers.JSONField(read_only=True)
+    after = serializers.JSONField(read_only=True)
+    note = serializers.CharField(read_only=True)
+
+
 SHAPES: dict[str, type[Record]] = {
     "incident": IncidentRecord,
     "report-public": PublicReportRecord,
@@ -377,6 +394,8 @@ def _csv_value(value) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return str(value)
