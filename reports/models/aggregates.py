@@ -100,6 +100,7 @@ class Alert(models.Model):
         STATION_SILENT = "station_silent", _("no message from a station for hours")
         CHECKPOINT_MISSED = "checkpoint_missed", _("turnout checkpoint missed")
         OBSERVER_REMOVED = "observer_removed", _("observer removed or denied entry")
+        LIMITS_DEGRADED = "limits_degraded", _("rate limits degraded: the shared cache is down")
 
     election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="alerts")
     rule = models.CharField(_("rule"), max_length=32, choices=Rule.choices)
@@ -140,6 +141,12 @@ class Alert(models.Model):
             minutes = 60
         elif self.rule in SILENCE_ALERT_TEXTS:
             text, minutes = SILENCE_ALERT_TEXTS[self.rule], 0
+        elif self.rule == self.Rule.LIMITS_DEGRADED:
+            text = _(
+                "Redis does not answer: each web process limits anonymous reports and sign-in "
+                "attempts on its own, so a flood meets weaker limits. Restore Redis."
+            )
+            minutes = 0
         else:
             text = _("Threats or violence reported at station %(station)s")
             minutes = 0

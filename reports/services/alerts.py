@@ -14,7 +14,7 @@ import json
 import logging
 import urllib.request
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -194,3 +194,22 @@ def _webhook_post(url: str, alerts: list[Alert]) -> None:
     )
     with urllib.request.urlopen(request, timeout=settings.ALERT_WEBHOOK_TIMEOUT) as response:  # noqa: S310
         response.read()
+
+
+def limits_degraded_alert(*, now: datetime | None = None) -> int:
+    """Tell every okrug's coordinators, once an hour, that rate limits are degraded
+    (reports.limits counts per process while Redis is down). Returns alerts raised."""
+    now = now or timezone.now()
+    hour = f"{now:%Y%m%d%H}"
+    okrugs = Okrug.objects.filter(election__is_active=True).values_list("pk", "election_id")
+    drafts = [
+        AlertDraft(
+            rule=Alert.Rule.LIMITS_DEGRADED,
+            key=f"{Alert.Rule.LIMITS_DEGRADED}:{okrug_id}:{hour}",
+            election_id=election_id,
+            okrug_id=okrug_id,
+            at=now,
+        )
+        for okrug_id, election_id in okrugs
+    ]
+    return sum(1 for draft in drafts if alert_raise(draft=draft) is not None)

@@ -26,7 +26,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.core import is_ratelimited
-from redis.exceptions import RedisError
 
 from reports import health
 from reports.domain.uploads import EvidenceLimitUploadHandler
@@ -95,13 +94,9 @@ def signed_out_answer() -> JsonResponse:
 
 
 def rate_limited(request: HttpRequest, *, group: str, rate: str, increment: bool) -> bool:
-    """Per-address limit; fails open (logged) when the cache is down, so that a Redis
-    outage never stops a report."""
-    try:
-        return is_ratelimited(request, group=group, key="ip", rate=rate, increment=increment)
-    except RedisError:
-        log.warning("rate limit of %s not checked: the cache is down", group)
-        return False
+    """Per-address limit. While Redis is down it counts per process (reports.limits), so an
+    outage never stops a report and the anonymous doors keep a floor of protection."""
+    return is_ratelimited(request, group=group, key="ip", rate=rate, increment=increment)
 
 
 def with_evidence_limits(view: Callable) -> Callable:
