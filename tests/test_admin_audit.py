@@ -173,3 +173,16 @@ def test_the_audit_log_exports_in_one_shape_as_json_and_csv(admin_client, admin_
     assert (as_json["actor"], as_csv["actor"]) == (admin_user.username, admin_user.username)
     assert as_json["after"]["name"] == json.loads(as_csv["after"])["name"] == "Новые"
     assert as_json["at"] == as_csv["at"]
+
+
+def test_the_audit_log_filters_by_action_offering_every_action(admin_client, election):
+    from reports.services.audit import audit_record
+
+    for action in ("incident_verify", "incident_verify", "user_roles_change"):
+        audit_record(actor=None, action=action, obj=election)
+
+    page = admin_client.get("/admin/reports/auditentry/").content.decode()
+    assert "?action=incident_verify" in page and "?action=user_roles_change" in page
+    filtered = admin_client.get("/admin/reports/auditentry/?action=user_roles_change")
+    shown = list(filtered.context["cl"].result_list)
+    assert [entry.action for entry in shown] == ["user_roles_change"]

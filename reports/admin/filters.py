@@ -8,6 +8,7 @@ their TIKs) the staff member may see.
 from datetime import timedelta
 
 from django.contrib import admin
+from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -184,3 +185,44 @@ class ReceivedFilter(RecentFilter):
 
 class AuditRecentFilter(RecentFilter):
     field = "at"
+
+
+class IndexedValuesFilter(admin.SimpleListFilter):
+    """The values of an indexed text column, read by skipping through its index (a loose index
+    scan: one probe per distinct value) instead of Django's SELECT DISTINCT over the table,
+    which reads every row of a big table on every page."""
+
+    field = ""
+
+    def lookups(self, request, model_admin):
+        table = connection.ops.quote_name(model_admin.model._meta.db_table)
+        column = connection.ops.quote_name(model_admin.model._meta.get_field(self.field).column)
+        # Names come from the model, not from the request.
+        skip = f"""
+            WITH RECURSIVE found(value) AS (
+                SELECT min({column}) FROM {table}
+                UNION ALL
+                SELECT (SELECT min({column}) FROM {table} WHERE {column} > found.value)
+                FROM found WHERE found.value IS NOT NULL
+            )
+            SELECT value FROM found WHERE value IS NOT NULL"""  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(skip)
+            return [(value, value) for (value,) in cursor.fetchall()]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(**{self.field: self.value()})
+        return queryset
+
+
+class AuditActionFilter(IndexedValuesFilter):
+    title = _("action")
+    parameter_name = "action"
+    field = "action"
+
+
+class AuditObjectTypeFilter(IndexedValuesFilter):
+    title = _("object type")
+    parameter_name = "object_type"
+    field = "object_type"

@@ -32,6 +32,8 @@ from reports.admin.base import (
     station_label,
 )
 from reports.admin.filters import (
+    AuditActionFilter,
+    AuditObjectTypeFilter,
     AuditRecentFilter,
     IncidentChannelFilter,
     IncidentTrustFilter,
@@ -504,7 +506,7 @@ class AuditEntryAdmin(PanelAdmin):
         return audit_entries_for(user)
 
     list_display = ["at", "actor", "action", "object_type", "object_link", "note"]
-    list_filter = ["action", "object_type", AuditRecentFilter]
+    list_filter = [AuditActionFilter, AuditObjectTypeFilter, AuditRecentFilter]
     list_select_related = ["actor"]
     search_fields = ["object_id"]
     search_help_text = _("An object's number, e.g. an incident's.")
