@@ -50,6 +50,13 @@ def assert_valid(shape: str, items: list[dict]) -> None:
         assert not errors, (item, errors)
 
 
+@pytest.fixture(autouse=True, params=[False, True], ids=["debug-off", "debug-on"])
+def _debug(request, settings):
+    """Every export test runs with DEBUG off and on (make run's default): with it on, Django
+    wraps cursors in its query-logging wrapper, whose copy() once refused parameters."""
+    settings.DEBUG = request.param
+
+
 @pytest.fixture
 def dataset(stations, observer, other_observer, moderator):
     """Verified and unverified reports, one threat (which raises an alert), tallies."""

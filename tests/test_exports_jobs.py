@@ -24,6 +24,13 @@ from .api_helpers import client, report_send, token, verify
 from .services import celery_worker, require_real_services, wait_until
 
 
+@pytest.fixture(autouse=True, params=[False, True], ids=["debug-off", "debug-on"])
+def _debug(request, settings):
+    """Every export test runs with DEBUG off and on (make run's default): with it on, Django
+    wraps cursors in its query-logging wrapper, whose copy() once refused parameters."""
+    settings.DEBUG = request.param
+
+
 @pytest.fixture
 def dataset(stations, observer, moderator):
     verify(report_send(stations[101], "V1", observer, description="Вброс"), moderator)

@@ -412,7 +412,8 @@ def _copy_lines(record: type[Record], queryset: QuerySet, fmt: str) -> Iterator[
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL parallel_setup_cost = 0")
         cursor.execute("SET LOCAL parallel_tuple_cost = 0")
-        with cursor.copy(statement, params) as copy:
+        # psycopg's own cursor: with DEBUG on, Django's wrapper takes no COPY parameters.
+        with connection.wrap_database_errors, cursor.cursor.copy(statement, params) as copy:
             # Each row is a view on its own buffer: kept, not copied, until joined.
             while row := copy.read():
                 yield row
