@@ -50,7 +50,7 @@ def test_healthy_site_answers_200(client):
 
 def test_database_down_answers_503():
     answer = healthz_in_fresh_process(
-        DATABASE_URL="postgres://nobody@127.0.0.1:1/observer", REDIS_URL=""
+        DATABASE_URL="postgres://nobody@127.0.0.1:1/observer", REDIS_URL="", TASKS_IN_PROCESS="1"
     )
     assert answer == {"status": 503, "body": {"database": "down", "broker": "in-process"}}
 

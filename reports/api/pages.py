@@ -87,7 +87,11 @@ def export_new(request: HttpRequest) -> HttpResponse:
 def export_status(request: HttpRequest, pk) -> HttpResponse:
     job = get_object_or_404(ExportJob, pk=pk, requested_by=request.user)
     status_url = reverse("api:export-detail", args=[job.pk])
-    return render(request, "exports/status.html", {"job": job, "status_url": status_url})
+    download_url = (
+        reverse("api:export-download", args=[job.pk]) if job.status == ExportJob.Status.DONE else ""
+    )
+    context = {"job": job, "status_url": status_url, "download_url": download_url}
+    return render(request, "exports/status.html", context)
 
 
 app_name = "exports"

@@ -144,7 +144,8 @@ class IncidentRecord(StationEventRecord):
 
 
 class PublicReportRecord(StationEventRecord):
-    """A report as anyone may see it: the reporter is a role, nothing that links reports."""
+    """A report as anyone may see it: the reporter is a role, nothing that links reports,
+    and the description without phone numbers, e-mail addresses or the reporter's name."""
 
     embargoed_fields = ("count", "description")
     carries_results = Q(category__phase__in=RESULT_PHASES)
@@ -152,7 +153,9 @@ class PublicReportRecord(StationEventRecord):
     reporter_role = serializers.ChoiceField(choices=ReporterRole.choices, read_only=True)
     occurred_at = _datetime(allow_null=True)
     received_at = _datetime()
-    description = serializers.CharField(read_only=True, allow_null=True)
+    description = serializers.CharField(
+        source="public_description", read_only=True, allow_null=True
+    )
     count = serializers.IntegerField(read_only=True, allow_null=True)
     complaint_filed = serializers.BooleanField(read_only=True)
     police_called = serializers.BooleanField(read_only=True)
@@ -173,6 +176,12 @@ class FullReportRecord(PublicReportRecord):
     channel = serializers.ChoiceField(choices=Channel.choices, read_only=True)
     needs_mobile_group = serializers.BooleanField(read_only=True)
     needs_lawyer = serializers.BooleanField(read_only=True)
+
+    def get_fields(self) -> dict:
+        """The public shape's fields, but the description as the reporter wrote it."""
+        fields = super().get_fields()
+        fields["description"] = serializers.CharField(read_only=True, allow_null=True)
+        return fields
 
 
 class TallyRecord(Record):

@@ -42,7 +42,16 @@ from reports.domain.clustering import (
     reporter_count,
     tallies_compute,
 )
-from reports.models import Incident, Report, ReportContribution, ReviewStatus, Station, Tally
+from reports.domain.redaction import redact
+from reports.models import (
+    Incident,
+    ObserverContact,
+    Report,
+    ReportContribution,
+    ReviewStatus,
+    Station,
+    Tally,
+)
 from reports.services.alerts import alert_raise
 from reports.services.queue import task_enqueue
 
@@ -138,6 +147,16 @@ def incidents_recompute(*, incident_ids: set[int]) -> None:
     rows_update(incidents, RECOMPUTED_FIELDS)
 
 
+def reporter_names(reports: Iterable[Report]) -> dict[int, list[str]]:
+    """The reporters' own full names, by observer, for redacting their descriptions."""
+    observer_ids = {r.observer_id for r in reports if r.observer_id and r.description}
+    contacts = ObserverContact.objects.filter(observer_id__in=observer_ids).exclude(full_name="")
+    return {
+        observer_id: [name]
+        for observer_id, name in contacts.values_list("observer_id", "full_name")
+    }
+
+
 def reports_aggregate(*, report_ids: Sequence[int] = (), batch: int = 0) -> int:
     """Aggregate the given reports if pending, plus up to `batch` other pending ones.
 
@@ -167,9 +186,13 @@ def reports_aggregate(*, report_ids: Sequence[int] = (), batch: int = 0) -> int:
         previous = ReportContribution.objects.in_bulk(claimed)
         touched = _cluster(reports)
         aggregated_at = timezone.now()
+        names = reporter_names(reports)
         for report in reports:
             report.aggregated_at = aggregated_at
-        rows_update(reports, ["aggregated_at", "incident"])
+            report.public_description = redact(
+                report.description, names.get(report.observer_id, ())
+            )
+        rows_update(reports, ["aggregated_at", "incident", "public_description"])
         incidents_recompute(incident_ids=touched)
         _tally_add(_contributions_replace(reports, previous))
         fresh = [r for r in reports if r.pk not in previous]

@@ -21,6 +21,9 @@
     if (job.status === "done" && job.download_url) {
       link.href = job.download_url;
       link.hidden = false;
+    } else {
+      link.removeAttribute("href");
+      link.hidden = true;
     }
   }
 
