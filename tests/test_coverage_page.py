@@ -62,6 +62,21 @@ def test_each_station_shows_its_state(morning, coordinator):
     assert stations[201]["state_label"] == "нет наблюдателя"
 
 
+def test_the_stations_that_need_a_call_come_first(morning, coordinator):
+    order = [row["state"] for row in data(client_for(coordinator))["stations"]]
+    assert order == ["absent", "nobody", "nobody", "present"]
+
+
+def test_stations_are_shown_a_page_at_a_time(morning, coordinator, monkeypatch):
+    monkeypatch.setattr("reports.views.coverage.STATIONS_SHOWN", 3)
+    first = data(client_for(coordinator))
+    second = data(client_for(coordinator), "?page=2")
+    assert (first["stations_page"], first["stations_pages"], len(first["stations"])) == (1, 2, 3)
+    assert [row["number"] for row in second["stations"]] == [101]
+    page = client_for(coordinator).get("/coverage/").content.decode()
+    assert "page=2" in page
+
+
 def test_the_stations_with_nobody_are_listed(morning, coordinator):
     assert data(client_for(coordinator))["nobody"] == [102, 3601]
 
@@ -75,7 +90,7 @@ def test_a_coordinator_limited_to_an_okrug_sees_only_it(morning, stations):
     central = staff_user("coordinator", "central", okrugs=(stations[101].okrug,))
     figures = data(client_for(central))
     assert [area["name"] for area in figures["areas"]] == ["ЦАО"]
-    assert [row["number"] for row in figures["stations"]] == [101, 102]
+    assert sorted(row["number"] for row in figures["stations"]) == [101, 102]
     assert figures["total"]["stations"] == 2
 
 

@@ -148,3 +148,61 @@ def test_members_names_stay_out_of_the_audit_log(group):
     entry = AuditEntry.objects.get(action="mobile_group_save")
     assert "Иван" not in str(entry.after)
     assert entry.after["members_changed"] is True
+
+
+@pytest.fixture
+def northern_group(stations, moderator):
+    return mobile_group_save(
+        group=MobileGroup(okrug=stations[201].okrug, name="МГ-Север", car="УАЗ"),
+        actor=moderator,
+    )
+
+
+def test_the_stations_own_okrug_groups_are_offered_first_with_their_load(
+    group, northern_group, incident, moderator
+):
+    page = client_for(moderator).get("/coverage/groups/").content.decode()
+    row = page.split(f'data-incident="{incident.pk}"')[1].split("</tr>")[0]
+    assert row.index("МГ-1") < row.index("МГ-Север")
+    assert "Other okrugs" in row or "Другие округа" in row
+    assert "0 trips so far" in row or "0 выездов" in row
+
+
+def test_sending_a_group_across_okrugs_asks_first(northern_group, incident, moderator):
+    client = client_for(moderator)
+    asked = client.post(
+        "/coverage/groups/dispatch/", {"incident": incident.pk, "group": northern_group.pk}
+    )
+    assert asked.status_code == 200
+    assert "САО" in asked.content.decode() and "ЦАО" in asked.content.decode()
+    assert not Dispatch.objects.exists()
+
+    client.post(
+        "/coverage/groups/dispatch/",
+        {"incident": incident.pk, "group": northern_group.pk, "across_okrugs": "on"},
+    )
+    dispatch = Dispatch.objects.get()
+    assert dispatch.group == northern_group
+    assert "confirmed" in dispatch.notes or "подтверждено" in dispatch.notes
+
+
+def test_the_needed_list_puts_the_most_severe_first_and_pages_through_the_rest(
+    group, moderator, stations, categories, monkeypatch
+):
+    monkeypatch.setattr("reports.views.coverage.NEEDED_SHOWN", 2)
+    procedural = incident_make(stations[102], categories["V1"], severity="P", minutes_ago=50,
+                               needs_mobile_group=True)  # fmt: skip
+    critical = incident_make(stations[102], categories["V1"], severity="C", minutes_ago=5,
+                             needs_mobile_group=True)  # fmt: skip
+    serious = incident_make(stations[101], categories["V1"], severity="S", minutes_ago=40,
+                            needs_mobile_group=True)  # fmt: skip
+    client = client_for(moderator)
+    first = client.get("/coverage/groups/").content.decode()
+    second = client.get("/coverage/groups/?needed=2").content.decode()
+
+    assert first.index(f'data-incident="{critical.pk}"') < first.index(
+        f'data-incident="{serious.pk}"'
+    )
+    assert f'data-incident="{procedural.pk}"' not in first
+    assert f'data-incident="{procedural.pk}"' in second
+    assert "needed=2" in first

@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from reports.models import (
+    Election,
+    MobileGroup,
     Observer,
     OfficialResult,
     Okrug,
@@ -88,6 +90,13 @@ class SeedDemoTest(TestCase):
         assert Station.objects.get(number=1).election.protocol_template["key"] == "moscow-2013"
         assert OfficialResult.objects.count() == 3611
         assert OfficialResult.objects.filter(station__isnull=True).count() == 0
+
+    def test_every_okrug_has_mobile_groups_ready_to_send(self):
+        election = Election.objects.get()
+        okrugs = set(election.okrugs.values_list("pk", flat=True))
+        groups = MobileGroup.objects.filter(okrug__election=election, status="available")
+        assert set(groups.values_list("okrug_id", flat=True)) == okrugs
+        assert groups.count() == 2 * len(okrugs)
 
     def test_staff_accounts_belong_to_their_role_groups(self):
         admin = User.objects.get(username="admin")

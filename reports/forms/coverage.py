@@ -78,6 +78,7 @@ class DispatchForm(forms.Form):
     incident = forms.ModelChoiceField(queryset=Incident.objects.none(), widget=forms.HiddenInput)
     group = forms.ModelChoiceField(label=_("group"), queryset=MobileGroup.objects.none())
     note = forms.CharField(label=_("note"), max_length=1000, required=False)
+    across_okrugs = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, user: AbstractBaseUser, election: Election, **kwargs):
         super().__init__(*args, **kwargs)

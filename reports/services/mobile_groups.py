@@ -96,6 +96,26 @@ def _dispatch_audit(dispatch: Dispatch, actor, action: str, before, note: str) -
     )  # fmt: skip
 
 
+class DispatchAcrossOkrugs(CoverageRefused):
+    """A group asked for a station of another okrug: the actor must confirm it."""
+
+    def __init__(self, group: MobileGroup, incident: Incident):
+        super().__init__(
+            _(
+                "Group %(group)s works in %(group_okrug)s; station %(station)s is in "
+                "%(station_okrug)s. Send it across okrugs?"
+            )
+            % {
+                "group": group.name,
+                "group_okrug": group.okrug.name,
+                "station": incident.station.number,
+                "station_okrug": incident.station.okrug.name,
+            }
+        )
+        self.group = group
+        self.incident = incident
+
+
 @transaction.atomic
 def group_dispatch(
     *,
@@ -103,21 +123,26 @@ def group_dispatch(
     incident: Incident,
     actor: AbstractBaseUser,
     note: str = "",
+    across_okrugs: bool = False,
     now: datetime | None = None,
 ) -> Dispatch:
     """Send an available group to an incident's station.
 
     Refused when the incident or the group is outside the actor's okrugs, the incident was
     rejected, or the group is not available (one conditional UPDATE takes it, so of two
-    moderators sending one group at once exactly one succeeds).
+    moderators sending one group at once exactly one succeeds). A group of another okrug
+    than the station's goes only when `across_okrugs` says the actor confirmed it
+    (DispatchAcrossOkrugs otherwise): it leaves its own okrug without a group.
     """
     now = now or timezone.now()
     note = note.strip()
-    incident = Incident.objects.select_related("station").get(pk=incident.pk)
+    incident = Incident.objects.select_related("station__okrug").get(pk=incident.pk)
     if not okrug_in_scope(actor, incident.station.okrug_id) or not okrug_in_scope(
         actor, group.okrug_id
     ):
         raise CoverageRefused(_("This incident or group is outside the okrugs you work on."))
+    if group.okrug_id != incident.station.okrug_id and not across_okrugs:
+        raise DispatchAcrossOkrugs(group, incident)
     if incident.status == ReviewStatus.REJECTED:
         raise CoverageRefused(
             _("Incident #%(id)s was rejected; nobody is sent to it.") % {"id": incident.pk}
@@ -137,6 +162,8 @@ def group_dispatch(
         dispatched_by=actor,
         dispatched_at=now,
     )
+    if group.okrug_id != incident.station.okrug_id:
+        note = " ".join(filter(None, [note, _("(sent across okrugs, confirmed)")]))
     _notes_add(dispatch, note, now)
     dispatch.save()
     _dispatch_audit(dispatch, actor, "group_dispatch", None, note)

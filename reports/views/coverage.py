@@ -14,7 +14,8 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
@@ -40,15 +41,20 @@ from reports.models import (
     Dispatch,
     Election,
     Escalation,
+    Incident,
     ReviewStatus,
     StationCoverage,
 )
-from reports.selectors import incidents_for, okrugs_for
+from reports.selectors import incidents_for, okrugs_for, severity_rank
 from reports.services.coverage import CoverageRefused, assignment_set_status, observer_check_in
-from reports.services.mobile_groups import dispatch_update, group_dispatch
+from reports.services.mobile_groups import (
+    DispatchAcrossOkrugs,
+    dispatch_update,
+    group_dispatch,
+)
 from reports.views.volunteers import observer_required
 
-STATIONS_SHOWN = 300
+STATIONS_SHOWN = 50
 NOBODY_SHOWN = 500
 NEEDED_SHOWN = 30
 DONE_SHOWN = 20
@@ -161,7 +167,19 @@ def state_total(figures: Figures, state: str) -> int:
     }[state]
 
 
-def station_rows(request: HttpRequest, election: Election, filters: dict) -> list[dict]:
+# The stations table leads with what needs a call: silent stations, then removed observers,
+# stations whose observer has not checked in, nobody assigned, and the checked in last.
+STATE_ORDER = Case(
+    When(state=State.REMOVED, then=Value(0)),
+    When(state=State.ABSENT, then=Value(1)),
+    When(state=State.NOBODY, then=Value(2)),
+    default=Value(3),
+    output_field=IntegerField(),
+)
+
+
+def station_page(request: HttpRequest, election: Election, filters: dict) -> Page:
+    """One page (?page=N) of the filtered stations, STATIONS_SHOWN a page, silent first."""
     rows = StationCoverage.objects.filter(
         election=election, okrug__in=okrugs_for(request.user)
     ).select_related("tik")
@@ -173,6 +191,11 @@ def station_rows(request: HttpRequest, election: Election, filters: dict) -> lis
         rows = rows.filter(silent=True)
     elif filters["state"]:
         rows = rows.filter(state=filters["state"])
+    rows = rows.order_by("-silent", STATE_ORDER, "number")
+    return Paginator(rows, STATIONS_SHOWN).get_page(request.GET.get("page"))
+
+
+def station_rows(page: Page, election: Election) -> list[dict]:
     return [
         {
             "number": row.number,
@@ -189,7 +212,7 @@ def station_rows(request: HttpRequest, election: Election, filters: dict) -> lis
             "checkpoints": row.checkpoints,
             "protocol": row.protocol,
         }
-        for row in rows.order_by("number")[:STATIONS_SHOWN]
+        for row in page
     ]
 
 
@@ -204,30 +227,36 @@ def nobody_numbers(request: HttpRequest, election: Election, filters: dict) -> l
     return list(rows.order_by("number").values_list("number", flat=True)[:NOBODY_SHOWN])
 
 
-def incidents_needing_group(request: HttpRequest, election: Election) -> list:
-    """Open incidents that asked for a mobile group and have had none sent, oldest first.
-
-    Two queries instead of one with OR, so that each can read its index (the flag's partial
-    index, the escalations' foreign key) and stop after NEEDED_SHOWN rows.
-    """
-    open_incidents = (
+def incidents_needing_group(request: HttpRequest, election: Election) -> QuerySet[Incident]:
+    """Open incidents that asked for a mobile group (by the flag or an escalation) and have
+    had none sent: the most severe first, then the longest waiting."""
+    asked = Escalation.objects.filter(kind=Escalation.Kind.MOBILE_GROUP).values("incident_id")
+    return (
         incidents_for(request.user)
         .filter(election=election)
+        .filter(Q(needs_mobile_group=True) | Q(pk__in=asked))
         .exclude(status=ReviewStatus.REJECTED)
         .exclude(Exists(Dispatch.objects.filter(incident=OuterRef("pk"))))
-        .select_related("station", "category")
-        .order_by("first_at", "pk")
+        .select_related("station__okrug", "category")
+        .order_by(severity_rank(), "first_at", "pk")
     )
-    asked = Escalation.objects.filter(kind=Escalation.Kind.MOBILE_GROUP).values("incident_id")
-    flagged = open_incidents.filter(needs_mobile_group=True)[:NEEDED_SHOWN]
-    escalated = open_incidents.filter(pk__in=asked)[:NEEDED_SHOWN]
-    both = {incident.pk: incident for incident in [*flagged, *escalated]}
-    return sorted(both.values(), key=lambda i: (i.first_at, i.pk))[:NEEDED_SHOWN]
+
+
+def needed_page(request: HttpRequest, election: Election) -> Page:
+    """One page of `incidents_needing_group` (?needed=N), NEEDED_SHOWN a page."""
+    paginator = Paginator(incidents_needing_group(request, election), NEEDED_SHOWN)
+    return paginator.get_page(request.GET.get("needed"))
 
 
 def groups_with_trips(request: HttpRequest, election: Election) -> list:
-    """The groups in scope, each with its open trip (or None) as `trip`."""
-    groups = list(groups_for(request.user, election).select_related("okrug", "station"))
+    """The groups in scope, each with its open trip (or None) as `trip` and the number of
+    its trips so far as `trips` (its load)."""
+    groups = list(
+        groups_for(request.user, election)
+        .select_related("okrug", "station")
+        .annotate(trips=Count("dispatches"))
+        .order_by("okrug__name", "name")
+    )
     trips = Dispatch.objects.filter(group__in=groups).exclude(status=Dispatch.Status.DONE)
     by_group = {trip.group_id: trip for trip in trips.select_related("incident", "station")}
     for group in groups:
@@ -259,6 +288,7 @@ def groups_json(request: HttpRequest, election: Election) -> list[dict]:
 
 
 def needed_json(request: HttpRequest, election: Election) -> list[dict]:
+    page = needed_page(request, election)
     return [
         {
             "incident": incident.pk,
@@ -269,7 +299,7 @@ def needed_json(request: HttpRequest, election: Election) -> list[dict]:
             "severity": incident.severity,
             "since": hhmm(incident.first_at, election),
         }
-        for incident in incidents_needing_group(request, election)
+        for incident in page
     ]
 
 
@@ -284,6 +314,7 @@ def coverage_figures(request: HttpRequest, election: Election, filters: dict) ->
     areas = area_rows(request, election, filters["okrug"], filters["tik"])
     total = Figures.total(area["figures"] for area in areas)
     computed = CoverageTally.objects.filter(election=election, level="election").first()
+    stations = station_page(request, election, filters)
     return {
         "election": {"id": election.pk, "name": election.name},
         "computed_at": hhmm(computed.computed_at, election) if computed else "",
@@ -295,12 +326,21 @@ def coverage_figures(request: HttpRequest, election: Election, filters: dict) ->
             {**area, "figures": area["figures"].as_fields() | {"absent": area["figures"].absent}}
             for area in areas
         ],
-        "stations": station_rows(request, election, filters),
+        "stations": station_rows(stations, election),
         "stations_total": state_total(total, filters["state"]),
+        "stations_page": stations.number,
+        "stations_pages": stations.paginator.num_pages,
         "nobody": nobody_numbers(request, election, filters),
         "groups": groups_json(request, election),
         "needed": needed_json(request, election),
+        "needed_total": incidents_needing_group(request, election).count(),
     }
+
+
+def query_without(request: HttpRequest, name: str) -> str:
+    query = request.GET.copy()
+    query.pop(name, None)
+    return query.urlencode()
 
 
 @staff_permission_required("reports.view_assignment")
@@ -314,6 +354,7 @@ def coverage_page(request: HttpRequest) -> HttpResponse:
         "filters": filters and filters["form"],
         "figures": coverage_figures(request, election, filters) if election else None,
         "data_url": f"{reverse('coverage:data')}?{request.GET.urlencode()}",
+        "query_without_page": query_without(request, "page"),
     }
     return TemplateResponse(request, "coverage/coverage.html", context)
 
@@ -355,10 +396,16 @@ def groups_board(request: HttpRequest, election: Election) -> dict:
         .select_related("group", "station")
         .order_by("-done_at")[:DONE_SHOWN]
     )
+    needed = needed_page(request, election)
+    available = [g for g in groups if g.status == g.Status.AVAILABLE]
+    for incident in needed:
+        incident.groups_here = [g for g in available if g.okrug_id == incident.station.okrug_id]
+        incident.groups_elsewhere = [g for g in available if g not in incident.groups_here]
     return {
-        "needed": incidents_needing_group(request, election),
+        "needed": needed,
+        "needed_more": needed.paginator.count - needed.end_index(),
         "groups": groups,
-        "available": [g for g in groups if g.status == g.Status.AVAILABLE],
+        "available": available,
         "statuses": Dispatch.Status.choices,
         "done": done,
         "query": f"?election={election.pk}",
@@ -366,9 +413,12 @@ def groups_board(request: HttpRequest, election: Election) -> dict:
 
 
 def message_outcome(request: HttpRequest, decision: Callable[[], str]) -> None:
-    """Run a decision; say what it did, or why it was refused."""
+    """Run a decision; say what it did, or why it was refused (a question to confirm, such
+    as DispatchAcrossOkrugs, is the caller's to ask)."""
     try:
         done = decision()
+    except DispatchAcrossOkrugs:
+        raise
     except CoverageRefused as refusal:
         messages.error(request, refusal.message)
     else:
@@ -393,7 +443,11 @@ def group_dispatch_view(request: HttpRequest) -> HttpResponse:
 
     def send() -> str:
         group_dispatch(
-            group=data["group"], incident=data["incident"], actor=request.user, note=data["note"]
+            group=data["group"],
+            incident=data["incident"],
+            actor=request.user,
+            note=data["note"],
+            across_okrugs=data["across_okrugs"],
         )
         return _("Group %(group)s sent to station %(station)s (incident #%(id)s).") % {
             "group": data["group"].name,
@@ -401,7 +455,18 @@ def group_dispatch_view(request: HttpRequest) -> HttpResponse:
             "id": data["incident"].pk,
         }
 
-    message_outcome(request, send)
+    try:
+        message_outcome(request, send)
+    except DispatchAcrossOkrugs as question:
+        context = {
+            **admin.site.each_context(request),
+            "title": _("Send a group across okrugs?"),
+            "election": election,
+            "question": question.message,
+            "data": data,
+            "query": request.GET.urlencode(),
+        }
+        return TemplateResponse(request, "coverage/dispatch_confirm.html", context)
     return groups_redirect(request)
 
 

@@ -14,6 +14,7 @@ import secrets
 import uuid
 import zoneinfo
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -21,8 +22,19 @@ from django.utils.translation import gettext as _
 
 from reports.domain.protocol_checks import template_load
 from reports.importers.observers import signin_url
-from reports.models import Category, Channel, Election, LegalStatus, Observer, Report, Tik, Trust
+from reports.models import (
+    Category,
+    Channel,
+    Election,
+    LegalStatus,
+    MobileGroup,
+    Observer,
+    Report,
+    Tik,
+    Trust,
+)
 from reports.services.accounts import staff_account_ensure
+from reports.services.mobile_groups import mobile_group_save
 from reports.services.observer_import import IssuedLink, ObserverRow, observers_import
 from reports.services.places import StationRow, election_create, stations_import
 from reports.services.protocols import (
@@ -228,6 +240,7 @@ class Command(BaseCommand):
                 self.reports(election, options["reports"])
                 self.official_results(election)
                 passwords = self.staff()
+                self.mobile_groups(election)
         finally:
             logging.disable(logging.NOTSET)
         self.sign_ins_print(election, link, passwords, options["base_url"])
@@ -262,6 +275,18 @@ class Command(BaseCommand):
         election_template_set(election=election, template=template)
         official_results_generate(election=election, totals=template["official_totals"])
         results_aggregate(election=election)
+
+    def mobile_groups(self, election: Election) -> None:
+        """Two groups per okrug, so that the groups' board works from the first start."""
+        if MobileGroup.objects.filter(okrug__election=election).exists():
+            return
+        coordinator = get_user_model().objects.get(username="coordinator")
+        for okrug in election.okrugs.order_by("name"):
+            for number in (1, 2):
+                group = MobileGroup(
+                    okrug=okrug, name=f"{okrug.name}-{number}", car=f"А{number}0{okrug.pk % 10}ВС"
+                )
+                mobile_group_save(group=group, actor=coordinator)
 
     def staff(self) -> dict[str, str]:
         role_groups_ensure()

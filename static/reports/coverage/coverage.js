@@ -91,7 +91,7 @@
 
   function render(root, figures) {
     const strings = root.dataset;
-    for (const [name, value] of Object.entries({ computed_at: figures.computed_at, generated_at: figures.generated_at, stations_total: figures.stations_total })) {
+    for (const [name, value] of Object.entries({ computed_at: figures.computed_at, generated_at: figures.generated_at, stations_total: figures.stations_total, needed_total: figures.needed_total })) {
       const field = root.querySelector(`[data-field=${name}]`);
       if (field) field.textContent = value;
     }
@@ -112,9 +112,6 @@
     drawAreas(root.querySelector("[data-chart=areas]"), figures.areas);
     fill(root.querySelector("[data-table=stations]"), figures.stations,
       (station) => stationRow(station, strings), emptyRow(9, strings.empty));
-    const more = root.querySelector("[data-more]");
-    more.hidden = figures.stations.length >= figures.stations_total;
-    more.textContent = strings.more;
     root.querySelector("[data-list=nobody]").textContent = figures.nobody.join(", ") || "—";
     fill(root.querySelector("[data-list=needed]"), figures.needed, (incident) => {
       const li = element("li", { class: `severity-${incident.severity}` });
@@ -122,6 +119,11 @@
         ` · ${incident.station} · ${incident.category} ${incident.category_name} · ${incident.since}`);
       return li;
     }, () => element("li", {}, strings.noneNeeded));
+    const neededMore = root.querySelector("[data-needed-more]");
+    const moreCount = figures.needed_total - figures.needed.length;
+    neededMore.hidden = moreCount <= 0;
+    const moreLink = neededMore.querySelector("a");
+    moreLink.textContent = moreLink.dataset.moreTemplate.replace("{count}", moreCount);
     fill(root.querySelector("[data-table=groups]"), figures.groups, (group) => row([
       group.name, group.okrug, group.car,
       element("span", { class: `group-${group.status}` }, group.status_label),
