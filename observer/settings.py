@@ -218,17 +218,23 @@ TIME_ZONE = time_zone_from_env()
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Static files are found in place, so the site runs without a collectstatic step. A
+# deployment runs `manage.py collectstatic` once per release: its manifest then switches to
+# names with a content hash, which whitenoise serves gzip- and Brotli-compressed and cached
+# for a year (a new release has new names).
+COLLECTED = (STATIC_ROOT / "staticfiles.json").exists()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if COLLECTED
+        else "whitenoise.storage.CompressedStaticFilesStorage"
     },
 }
-# Static files are found in place, so no collectstatic step is needed to run the site.
 WHITENOISE_USE_FINDERS = True
 
 # Public copies (EXIF removed) live under MEDIA_ROOT; untouched originals live in
@@ -379,6 +385,16 @@ API_SYNC_SETTLE_SECONDS = env_int("API_SYNC_SETTLE_SECONDS", 5)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Observer reports API",
     "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "Incidents and reports from independent election observers, as JSON. Without a token "
+        "you read the public dataset: verified incidents and their reports, reporters as a "
+        "role only, descriptions redacted, result figures held back until polls close. A "
+        "partner token (`Authorization: Bearer obs_…`, created by the site's administrators) "
+        "has one scope: `public_read` (the public dataset and public exports), `submit` (send "
+        "reports) or `full_read` (every status, pseudonyms, tallies, alerts, full exports). "
+        "Rate limits answer 429 with Retry-After. Bulk exports run in the background: start "
+        "one with POST /api/v1/exports/ and poll it. More in docs/api.md."
+    ),
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI and ReDoc are served from the site's own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

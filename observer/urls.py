@@ -1,12 +1,16 @@
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic.base import RedirectView
 from django.views.i18n import set_language
 
 from reports.views import volunteers
 
 urlpatterns = [
     path("healthz", volunteers.healthz, name="healthz"),
+    # Browsers ask every site for /favicon.ico; the icon is a static file like the rest.
+    path("favicon.ico", RedirectView.as_view(url=static("reports/favicon.svg"), permanent=True)),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/", include("reports.api.urls")),
@@ -17,6 +21,6 @@ urlpatterns = [
 ]
 
 if settings.DEBUG:
-    from django.conf.urls.static import static
+    from django.conf.urls.static import static as media
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    urlpatterns += media(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -175,3 +175,23 @@ def test_copies_after_the_first_reach_the_totals_at_the_next_due_run(
     assert results_aggregate_due_task() == 1
     assert observers_c1() == 500
     assert results_aggregate_due_task() == 0
+
+
+def test_the_results_page_leads_with_a_chart_and_marks_a_differing_copy(
+    protocol_form, stations, observer, admin_client
+):
+    send_copy(stations[101], observer, inside=280)  # turnout 30 % on the copy
+    official(stations[101])  # 50 % officially
+    send_copy(stations[201], observer)
+    official(stations[201])
+    station_reconcile(station=stations[101])
+    station_reconcile(station=stations[201])
+    results_aggregate(election=protocol_form)
+
+    page = admin_client.get(f"/protocols/results/?election={protocol_form.pk}").content.decode()
+
+    assert page.index('class="chart comparison"') < page.index("<table")
+    marked = page.split('<tr class="differs" data-station="101">')[1].split("</tr>")[0]
+    assert "30.00 / 50.00" in marked
+    assert "/admin/reports/stationreconciliation/" in marked
+    assert 'data-station="201"' not in page

@@ -1,6 +1,8 @@
 """Moderators and analysts see the results side by side and the statistics with charts and
 the methods cited, as pages and as JSON; observers and visitors do not."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
@@ -89,3 +91,15 @@ def test_the_service_queues_a_run_for_the_workers(results):
 def test_observers_and_visitors_see_no_statistics(url, observer_client, client, results):
     assert observer_client.get(url).status_code == 302
     assert client.get(url).status_code == 302
+
+
+def test_the_charts_fit_their_axes_to_the_data_with_the_full_range_a_click_away(analyst, results):
+    fitted = analyst.get(f"/protocols/statistics/?election={results.pk}").content.decode()
+    full = analyst.get(f"/protocols/statistics/?election={results.pk}&range=full").content.decode()
+
+    def first_x_label(page: str) -> str:
+        return re.findall(r'text-anchor="middle">(\d+)</text>', page)[0]
+
+    # The stations' turnouts lie between 41 % and 100 %: the fitted axis starts at 30.
+    assert (first_x_label(fitted), first_x_label(full)) == ("30", "0")
+    assert "range=full" in fitted

@@ -27,11 +27,13 @@ from reports.domain.uploads import EvidenceRejected
 from reports.forms.protocols import ProtocolCopyForm, TurnoutForm
 from reports.models import (
     Election,
+    OfficialResult,
     ProtocolCopy,
     ResultLevel,
     ResultSource,
     ResultTotal,
     StationFlag,
+    StationReconciliation,
     StatisticsRun,
     TurnoutCount,
 )
@@ -228,6 +230,56 @@ def display_rows(rows: list[dict], candidates: list[str]) -> list[dict]:
     return table
 
 
+def results_chart(data: dict) -> dict | None:
+    """Turnout and each candidate's share, city-wide, from each source: the page's lead."""
+    [city] = data["levels"][ResultLevel.ELECTION] or [None]
+    if city is None:
+        return None
+    sources = [(source.value, source.label) for source in ResultSource if source in city]
+
+    def measure(read) -> dict[str, float | None]:
+        values = {key: read(city[key]) for key, _label in sources}
+        return {key: None if value is None else 100 * value for key, value in values.items()}
+
+    measures = [(_("Turnout"), measure(lambda figures: figures["turnout"]))]
+    measures += [
+        (name, measure(lambda figures, key=key: figures["shares"][key]))
+        for key, name in data["candidates"].items()
+    ]
+    return charts.comparison_chart(measures, sources)
+
+
+def stations_differing(election: Election, template: ProtocolTemplate) -> list[dict]:
+    """Stations whose observers' consensus differs from the official protocol by more than
+    PROTOCOL_DIFF_TOLERANCE votes on some line, with the turnout of each and the lines."""
+    differing = StationReconciliation.objects.filter(
+        election=election, differs_from_official=True
+    ).select_related("station__okrug")
+    official = {
+        result.station_id: result.lines
+        for result in OfficialResult.objects.filter(
+            election=election, station__in=[row.station_id for row in differing]
+        )
+    }
+    rows = []
+    for row in differing.order_by("station__number"):
+        copy_figures = Figures.of(template, row.lines)
+        official_figures = Figures.of(template, official.get(row.station_id, {}))
+        rows.append(
+            {
+                "station": row.station,
+                "url": reverse("admin:reports_stationreconciliation_change", args=[row.pk]),
+                "copy_turnout": percent(copy_figures.turnout),
+                "official_turnout": percent(official_figures.turnout),
+                "lines": [
+                    {"label": template.label(key), "copy": pair[0], "official": pair[1]}
+                    for key, pair in row.official_differences.items()
+                ],
+            }
+        )
+    return rows
+
+
 @permission_required("reports.view_resulttotal")
 def results_page(request: HttpRequest) -> HttpResponse:
     election = election_chosen(request)
@@ -249,6 +301,9 @@ def results_page(request: HttpRequest) -> HttpResponse:
         .order_by("-computed_at")
         .values_list("computed_at", flat=True)
         .first(),
+        "chart": results_chart(data),
+        "differing": stations_differing(election, election_template(election)),
+        "tolerance": settings.PROTOCOL_DIFF_TOLERANCE,
     }
     return render(request, "protocols/results.html", context)
 
@@ -289,7 +344,8 @@ def statistics_page(request: HttpRequest) -> HttpResponse:
         "flag_kinds": StationFlag.Kind,
     }
     if result and result.get("stations"):
-        context["charts"] = charts.statistics_charts(result)
+        context["full_range"] = request.GET.get("range") == "full"
+        context["charts"] = charts.statistics_charts(result, full=context["full_range"])
         shares = ("leader_share", "corrected_leader_share", "turnout", "corrected_turnout")
         context["shpilkin_percent"] = {key: percent(result["shpilkin"][key]) for key in shares}
     return render(request, "protocols/statistics.html", context)
