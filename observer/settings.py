@@ -221,18 +221,15 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Static files are found in place, so the site runs without a collectstatic step. A
-# deployment runs `manage.py collectstatic` once per release: its manifest then switches to
-# names with a content hash, which whitenoise serves gzip- and Brotli-compressed and cached
-# for a year (a new release has new names).
-COLLECTED = (STATIC_ROOT / "staticfiles.json").exists()
+# deployment runs `manage.py collectstatic` once per release: pages then name each file
+# with its content's hash, and whitenoise serves it gzip- or Brotli-compressed and cached
+# for a year (reports/static_storage.py).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if COLLECTED
-        else "whitenoise.storage.CompressedStaticFilesStorage"
+        else "reports.static_storage.StaticStorage"
     },
 }
 WHITENOISE_USE_FINDERS = True

@@ -127,6 +127,7 @@ MODELS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
 #                    anon citizen observer moderator coordinator public full submit
 EXPECTED: dict[str, dict[str, int]] = {
     "healthz": same(200),
+    "(unnamed) favicon.ico": same(301),
     "set_language": same(302),
     # The admin's own pages.
     "admin:index": staff_only(200, 200),

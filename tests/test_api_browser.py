@@ -67,10 +67,15 @@ def test_api_docs_render_from_the_sites_own_files_under_its_csp(context, live_se
     assert watch.csp == []
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["debug-off", "debug-on"])
 def test_staff_watch_an_export_reach_its_download(
-    context, live_server, stations, observer, moderator, settings, monkeypatch
+    context, live_server, stations, observer, moderator, settings, monkeypatch, debug
 ):
+    """With DEBUG on too (make run's default), and the Download button only once the file is
+    ready: before, it is hidden and leads nowhere."""
     monkeypatch.setenv("PRIVATE_MEDIA_ROOT", str(settings.PRIVATE_MEDIA_ROOT))  # for a worker
+    monkeypatch.setenv("DEBUG", "1" if debug else "0")  # the worker's
+    settings.DEBUG = debug  # the live server's
     verify(report_send(stations[101], "V1", observer), moderator)
     moderator.user_permissions.add(Permission.objects.get(codename="view_report"))
     session = Client()
@@ -86,8 +91,11 @@ def test_staff_watch_an_export_reach_its_download(
     page.select_option("select[name=format]", "json")
     page.select_option("select[name=scope]", "full")
     if django_settings.REDIS_URL:  # real broker: a real worker writes the file
+        page.click("form.export-form button[type=submit]")
+        page.wait_for_selector("#export-state")
+        link = page.locator("#export-download")
+        assert link.is_hidden() and link.get_attribute("href") is None  # no worker yet
         with celery_worker():
-            page.click("form.export-form button[type=submit]")
             page.wait_for_selector("#export-download:not([hidden])", timeout=60_000)
     else:  # eager Celery: written as the job is committed
         page.click("form.export-form button[type=submit]")

@@ -174,7 +174,7 @@ def statistics_charts(result: dict, full: bool = False) -> dict:
 
 
 # Results side by side: horizontal bars, one group per measure, one bar per source.
-BAR_ROW, BAR_GAP, LABEL_WIDTH = 14, 10, 150
+BAR_ROW, BAR_GAP, LABEL_WIDTH = 14, 10, 200
 
 
 def fitted_range(values: list[float], step: float = 10) -> tuple[float, float]:
