@@ -427,6 +427,10 @@ class Evidence(models.Model):
         verbose_name = _("evidence file")
         verbose_name_plural = _("evidence files")
         ordering = ["received_at"]
+        constraints = [
+            # Retries of one report sent at once must not store one file twice.
+            models.UniqueConstraint(fields=["report", "sha256"], name="evidence_once_per_report")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.sha256[:12]}"
