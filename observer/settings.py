@@ -344,6 +344,8 @@ SPECTACULAR_SETTINGS = {
 EXPORT_TTL_HOURS = env_int("EXPORT_TTL_HOURS", 24, minimum=1)
 EXPORT_TIME_LIMIT = env_int("EXPORT_TIME_LIMIT", 3600, minimum=60)
 EXPORT_GZIP_LEVEL = env_int("EXPORT_GZIP_LEVEL", 1, minimum=1)
+# Jobs one caller (a partner token or a person) may have waiting or running at once.
+EXPORT_MAX_RUNNING = env_int("EXPORT_MAX_RUNNING", 3, minimum=1)
 # Protocol totals marked due by copies that arrived since the last recomputation
 # (reports/services/protocols.py, AGGREGATE_DELAY).
 CELERY_BEAT_SCHEDULE["protocol-totals-due"] = {

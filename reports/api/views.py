@@ -23,7 +23,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -54,7 +54,13 @@ from reports.models import (
     Station,
     Tally,
 )
-from reports.services.exports import ExportFiltersInvalid, export_file, export_start
+from reports.services.exports import (
+    ExportFiltersInvalid,
+    ExportLimitReached,
+    export_file,
+    export_limit_message,
+    export_start,
+)
 from reports.services.submission import ReportConflict, report_submit
 
 SYNC_PARAMETER = OpenApiParameter(
@@ -280,6 +286,11 @@ EXPORT_CONTENT_TYPES = {
 }
 
 
+class ExportsBusy(APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "exports_busy"
+
+
 class ExportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Bulk exports: start one, poll its status, download the file until it expires."""
 
@@ -295,7 +306,17 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets
             return ExportJob.objects.none()
         return ExportJob.objects.filter(requested_by=self.request.user)
 
-    @extend_schema(request=ExportRequest, responses={202: ExportJobStatus})
+    @extend_schema(
+        request=ExportRequest,
+        responses={
+            202: ExportJobStatus,
+            429: OpenApiResponse(description="The caller's running exports are at the limit."),
+        },
+        description=(
+            "Starts an export; while the caller's identical export still waits or runs, "
+            "answers that one instead."
+        ),
+    )
     def create(self, request: Request, *args, **kwargs) -> Response:
         wanted = ExportRequest(data=request.data)
         wanted.is_valid(raise_exception=True)
@@ -317,6 +338,8 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets
             )
         except ExportFiltersInvalid as invalid:
             raise ValidationError({"filters": invalid.errors}) from None
+        except ExportLimitReached as limit:
+            raise ExportsBusy(export_limit_message(limit.limit)) from None
         job.refresh_from_db()
         body = ExportJobStatus(job, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
