@@ -86,11 +86,14 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 class SyncMixin:
     """?changed_since=: rows that changed after a cursor, in (updated_at, id) order.
 
-    A page is a window of the rows changed after the cursor, whoever may see them, taken
-    only from rows unchanged for API_SYNC_SETTLE_SECONDS (so a transaction still open
-    cannot commit a row behind the cursor). Rows of the window the caller may see are
-    `results`; the others are `removed`, so a mirror drops what left the caller's view.
-    A row changed again since the window was read is left for a later page.
+    A page is a window of the rows changed after the cursor among those the caller sees
+    now or may have seen before (`sync_rows`: in the caller's okrugs; for the public, rows
+    public now or once), filtered only then, and taken only from rows unchanged for
+    API_SYNC_SETTLE_SECONDS (so a transaction still open cannot commit a row behind the
+    cursor). Rows of the window the caller may see are `results`; the others are
+    `removed`, so a mirror drops what left the caller's view. No other row's id or time
+    reaches the caller, in `removed` or in the cursor. A row changed again since the
+    window was read is left for a later page.
     """
 
     def sync_rows(self) -> QuerySet:
@@ -142,7 +145,8 @@ class IncidentViewSet(SyncMixin, RecordViewSet):
         return rows.select_related(*self.record.select_related)
 
     def sync_rows(self) -> QuerySet[Incident]:
-        return Incident.objects.all()
+        rows = records.incident_rows_once_visible(read_scope(self.request))
+        return staff_scoped(self.request, rows, "station__okrug_id")
 
 
 REPORT_RECORD = PolymorphicProxySerializer(
@@ -197,7 +201,8 @@ class ReportViewSet(SyncMixin, mixins.CreateModelMixin, RecordViewSet):
         return rows
 
     def sync_rows(self) -> QuerySet[Report]:
-        return Report.objects.all()
+        rows = records.report_rows_once_visible(read_scope(self.request))
+        return staff_scoped(self.request, rows, "station__okrug_id")
 
     def get_serializer_class(self):
         if self.action == "create":
