@@ -54,6 +54,7 @@ from reports.models import (
     Station,
     Tally,
 )
+from reports.selectors import tallies_for
 from reports.services.exports import (
     ExportFiltersInvalid,
     ExportLimitReached,
@@ -250,14 +251,19 @@ class CategoryViewSet(RecordViewSet):
 
 
 class TallyViewSet(RecordViewSet):
-    """Report counts by hour and key. They count unverified reports: full read only."""
+    """Report counts by hour and key. They count unverified reports: full read only; staff
+    limited to some okrugs read their own places' tallies only (selectors.tallies_for)."""
 
     record = records.TallyRecord
-    queryset = Tally.objects.all()
     permission_classes = [FullRead]
     filterset_class = filters.TallyFilter
     ordering_fields = ["id", "hour", "count"]
     ordering = ["id"]
+
+    def get_queryset(self) -> QuerySet[Tally]:
+        if okrug_limited(self.request):
+            return tallies_for(self.request.user)
+        return Tally.objects.all()
 
 
 class AlertViewSet(RecordViewSet):
