@@ -17,6 +17,8 @@ CONFIG_VARS = [
     "TIME_ZONE",
     "LANGUAGE_CODE",
     "EVIDENCE_MAX_BYTES",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_PRELOAD",
 ]
 
 
@@ -96,3 +98,23 @@ def test_production_cookies_are_secure(env):
     assert loaded["ALLOWED_HOSTS"] == ["observe.example", "www.observe.example"]
     assert loaded["SESSION_COOKIE_SECURE"] is True
     assert loaded["CSRF_COOKIE_SECURE"] is True
+
+
+def test_hsts_does_not_ask_to_be_preloaded_unless_told(env):
+    env.setenv("SECURE_HSTS_SECONDS", "31536000")
+    loaded = load()
+    assert loaded["SECURE_HSTS_SECONDS"] == 31536000
+    assert loaded["SECURE_HSTS_PRELOAD"] is False
+
+
+def test_hsts_preload_is_a_separate_opt_in(env):
+    env.setenv("SECURE_HSTS_SECONDS", "31536000")
+    env.setenv("SECURE_HSTS_PRELOAD", "1")
+    assert load()["SECURE_HSTS_PRELOAD"] is True
+
+
+def test_hsts_preload_with_a_short_max_age_is_refused(env):
+    env.setenv("SECURE_HSTS_SECONDS", "3600")
+    env.setenv("SECURE_HSTS_PRELOAD", "1")
+    with pytest.raises(ImproperlyConfigured, match="SECURE_HSTS_PRELOAD"):
+        load()
