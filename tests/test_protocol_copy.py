@@ -182,3 +182,15 @@ def test_the_original_photo_is_downloaded_only_with_the_right_and_is_logged(
     access = EvidenceAccess.objects.get()
     assert (access.protocol_copy, access.evidence, access.user) == (copy, None, moderator)
     assert (access.sha256, access.ip_address) == (copy.photo_sha256, "10.1.2.3")
+
+
+def test_a_photo_over_the_size_limit_is_refused_for_its_size(
+    observer_client, stations, protocol_form, settings, language
+):
+    settings.EVIDENCE_MAX_BYTES = 100
+    response = post(language(observer_client, "en"), copy_data(stations[101]))
+
+    assert response.status_code == 400
+    [message] = response.json()["errors"]["photo"]
+    assert "copy.jpg" in message and "is larger than 100" in message
+    assert not ProtocolCopy.objects.exists()

@@ -76,7 +76,10 @@ def turnout_new(request: HttpRequest) -> HttpResponse:
 def protocol_copy_new(request: HttpRequest) -> HttpResponse:
     try:
         form = ProtocolCopyForm(
-            request.POST or None, request.FILES or None, observer=request.observer
+            request.POST or None,
+            request.FILES or None,
+            observer=request.observer,
+            skipped=getattr(request, "evidence_skipped", []),
         )
     except ValueError:
         raise Http404(_("This election has no protocol form yet.")) from None
