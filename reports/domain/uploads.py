@@ -58,7 +58,8 @@ ZIP_END = b"PK\x05\x06"
 ZIP_END_SEARCH = 22 + 65535  # the end record and the longest archive comment
 TRAILER_SLACK = 32  # padding some encoders leave after a JPEG's end
 # A JPEG is checked at 1/8 scale and copied at no more than twice the public size; a PNG or
-# WebP decodes whole, at up to 4 bytes a pixel, so 25 megapixels cost at most 100 MB.
+# WebP decodes whole, at up to 4 bytes a pixel: 25 megapixels take 100 MB, and its public copy
+# (shrunk with its transparency) about twice that while it is made.
 MAX_PIXELS = 50_000_000
 MAX_DECODED_PIXELS = 25_000_000
 
