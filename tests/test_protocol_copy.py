@@ -162,6 +162,21 @@ def test_the_photo_moderators_open_carries_no_gps(
     assert not EvidenceAccess.objects.exists()
 
 
+def test_a_copy_stored_before_clean_photos_existed_is_shown_clean_too(
+    observer_client, moderator_client, moderator, stations, protocol_form, settings
+):
+    copy = copy_with_gps_photo(observer_client, stations[101])
+    [clean] = (settings.PRIVATE_MEDIA_ROOT / "protocols").glob("*.clean.jpg")
+    clean.unlink()
+    permit(moderator, "view_protocolcopy")
+
+    response = moderator_client.get(f"/protocols/copy/{copy.uuid}/photo")
+
+    shown = Image.open(io.BytesIO(b"".join(response.streaming_content)))
+    assert response.status_code == 200
+    assert not shown.getexif() and "exif" not in shown.info
+
+
 def test_the_original_photo_is_downloaded_only_with_the_right_and_is_logged(
     observer_client, moderator_client, moderator, stations, protocol_form, settings
 ):
