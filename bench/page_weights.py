@@ -118,7 +118,7 @@ def weigh(base: str, election: str, shots: Path | None, label: str) -> dict[str,
                 form={"csrfmiddlewaretoken": token, "username": "admin", "password": PASSWORD},
             )
             weighed: list = []
-            page.on("requestfinished", lambda request: weighed.append(request))
+            page.on("requestfinished", lambda request, seen=weighed: seen.append(request))
             url = f"{base}{path}" + (f"?election={election}" if "admin" not in path else "")
             page.goto(url, wait_until="networkidle")
             total = sum(

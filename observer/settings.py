@@ -406,6 +406,8 @@ SPECTACULAR_SETTINGS = {
 EXPORT_TTL_HOURS = env_int("EXPORT_TTL_HOURS", 24, minimum=1)
 EXPORT_TIME_LIMIT = env_int("EXPORT_TIME_LIMIT", 3600, minimum=60)
 EXPORT_GZIP_LEVEL = env_int("EXPORT_GZIP_LEVEL", 1, minimum=1)
+# Jobs one caller (a partner token or a person) may have waiting or running at once.
+EXPORT_MAX_RUNNING = env_int("EXPORT_MAX_RUNNING", 3, minimum=1)
 # Protocol totals marked due by copies that arrived since the last recomputation
 # (reports/services/protocols.py, AGGREGATE_DELAY).
 CELERY_BEAT_SCHEDULE["protocol-totals-due"] = {
@@ -454,7 +456,16 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+# Preloading asks browsers to hard-code HTTPS for the domain and all its subdomains, for
+# months after it is withdrawn: a separate decision for whoever owns the domain.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if SECURE_HSTS_PRELOAD and SECURE_HSTS_SECONDS < 31536000:
+    raise ImproperlyConfigured(
+        "SECURE_HSTS_PRELOAD needs SECURE_HSTS_SECONDS of at least 31536000 (one year), "
+        f"got {SECURE_HSTS_SECONDS}"
+    )
+if SECURE_HSTS_SECONDS and not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]  # "preload is off": on purpose, see above
 BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

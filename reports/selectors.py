@@ -5,7 +5,9 @@ okrug. Every list and every service of the panel goes through these functions so
 limit holds everywhere.
 """
 
+import operator
 from datetime import datetime
+from functools import reduce
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Case, CharField, IntegerField, Q, QuerySet, Value, When
@@ -21,6 +23,9 @@ from reports.models import (
     ReviewStatus,
     Severity,
     StaffScope,
+    Station,
+    Tally,
+    Tik,
 )
 
 _SCOPE_CACHE = "_moderation_okrug_ids"
@@ -49,6 +54,33 @@ def in_scope(queryset: QuerySet, user: AbstractBaseUser, okrug_path: str) -> Que
 
 def okrugs_for(user: AbstractBaseUser) -> QuerySet[Okrug]:
     return in_scope(Okrug.objects.all(), user, "pk")
+
+
+def tallies_for(user: AbstractBaseUser) -> QuerySet[Tally]:
+    """Every tally, or for a staff member limited to some okrugs the tallies of their own
+    places only: their okrugs, TIKs and stations, and their okrugs by category. The
+    city-wide dimensions (all, category, phase, severity, status) count the other okrugs'
+    reports too, so they are not theirs to read."""
+    okrug_ids = staff_okrug_ids(user)
+    if okrug_ids is None:
+        return Tally.objects.all()
+    places = {
+        Tally.Dimension.OKRUG: okrug_ids,
+        Tally.Dimension.TIK: Tik.objects.filter(okrug_id__in=okrug_ids).values_list(
+            "pk", flat=True
+        ),
+        Tally.Dimension.STATION: Station.objects.filter(okrug_id__in=okrug_ids).values_list(
+            "pk", flat=True
+        ),
+    }
+    own = [
+        Q(dimension=dimension, key__in=[str(pk) for pk in ids]) for dimension, ids in places.items()
+    ]
+    own += [
+        Q(dimension=Tally.Dimension.OKRUG_CATEGORY, key__startswith=f"{okrug_id}:")
+        for okrug_id in okrug_ids
+    ]
+    return Tally.objects.filter(reduce(operator.or_, own))
 
 
 def incidents_for(user: AbstractBaseUser) -> QuerySet[Incident]:

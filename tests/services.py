@@ -3,6 +3,7 @@
 Tests using these need `transaction=True` database access so the worker sees committed rows.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -112,3 +113,34 @@ def lock_waiters(watcher: psycopg.Connection) -> int:
         " AND wait_event_type = 'Lock'"
     )
     return watcher.execute(waiting).fetchone()[0]
+
+
+def site_process_run(script: str, *args: str, redis_url: str) -> str:
+    """Run `script` in a fresh process of the site against the test database with this
+    REDIS_URL; return what it printed."""
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="observer.settings",
+        DATABASE_URL=worker_database_url(),
+        REDIS_URL=redis_url,
+        SECRET_KEY=settings.SECRET_KEY,
+        ALLOWED_HOSTS="testserver",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.strip()
+
+
+def site_with_redis_down(script: str, *args: str) -> dict:
+    """site_process_run with REDIS_URL pointing where nothing listens; the JSON of the
+    script's last printed line."""
+    output = site_process_run(script, *args, redis_url="redis://127.0.0.1:1/0")
+    return json.loads(output.splitlines()[-1])

@@ -191,6 +191,24 @@ def test_okrug_limited_staff_read_only_their_okrugs(
     assert api.get(f"/api/v1/incidents/{verified_report.incident_id}/").status_code == 404
 
 
+def test_okrug_limited_staff_read_only_their_places_tallies(
+    verified_report, unverified_report, limited_moderator
+):
+    north = unverified_report.station
+    api = client()
+    api.force_login(limited_moderator)
+
+    rows = api.get("/api/v1/tallies/?page_size=1000").json()["results"]
+
+    assert {(row["dimension"], row["key"]) for row in rows} == {
+        ("okrug", str(north.okrug_id)),
+        ("tik", str(north.tik_id)),
+        ("station", str(north.pk)),
+        ("okrug_category", f"{north.okrug_id}:V3"),
+    }
+    assert all(row["count"] == 1 for row in rows)
+
+
 def test_partner_tokens_are_not_limited_to_okrugs(
     verified_report, unverified_report, limited_moderator
 ):

@@ -4,12 +4,14 @@ exactly what the API shows, having received each version of a row once."""
 import datetime as dt
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from reports.models import Incident, Report, TokenScope
 from reports.services.incidents import incident_reject
 
 from .api_helpers import client, report_send, token, verify
+from .moderation_fixtures import staff_user
 
 
 @pytest.fixture(autouse=True)
@@ -66,13 +68,14 @@ def test_mirror_has_no_gaps_or_duplicates_while_data_changes(stations, observer,
     assert len(mirror.versions) == len(set(mirror.versions))
 
 
-def test_rows_that_leave_the_public_view_are_listed_as_removed(stations, observer, moderator):
+@pytest.mark.parametrize("path", ["incidents", "reports"])
+def test_rows_that_leave_the_public_view_are_listed_as_removed(stations, observer, moderator, path):
     api = client()
     report = report_send(stations[101], "V1", observer)
     incident = verify(report, moderator)
-    mirror = Mirror(api, "/api/v1/incidents/")
+    mirror = Mirror(api, f"/api/v1/{path}/")
     mirror.catch_up()
-    assert set(mirror.rows) == {incident.pk}
+    assert set(mirror.rows) == {incident.pk if path == "incidents" else report.pk}
 
     incident_reject(incident=Incident.objects.get(pk=incident.pk), actor=moderator, reason="дубль")
     mirror.catch_up()
@@ -124,3 +127,40 @@ def test_a_partner_may_start_from_a_point_in_time(stations, observer, moderator)
     body = api.get("/api/v1/incidents/", {"changed_since": since}).json()
 
     assert [record["id"] for record in body["results"]] == [late.pk]
+
+
+def test_the_public_never_learns_of_rows_it_could_not_see(stations, observer, moderator):
+    """Neither in `removed` nor in the cursor's time: filters apply to what the caller may
+    see, not to every row."""
+    public = client()
+    verify(report_send(stations[101], "V1", observer), moderator)
+    Incident.objects.update(updated_at=timezone.now() - dt.timedelta(hours=1))
+    report_send(stations[201], "V4", observer)
+    rejected = report_send(stations[102], "V5", observer).incident
+    incident_reject(incident=rejected, actor=moderator, reason="не подтвердилось")
+
+    for query in ("status=new", "status=rejected", "category=V4", "station=201"):
+        url = f"/api/v1/incidents/?changed_since=&{query}"
+        body = public.get(url).json()
+        assert (body["results"], body["removed"]) == ([], []), query
+        assert "changed_since=&" in body["next"], query  # no cursor: no hidden row's time
+    reports = public.get("/api/v1/reports/?changed_since=&status=new").json()
+    assert (reports["results"], reports["removed"]) == ([], [])
+
+
+def test_a_limited_moderator_syncs_only_their_okrugs(stations, observer, moderator):
+    sao = staff_user(None, "sao", okrugs=(stations[201].okrug,))
+    sao.user_permissions.add(Permission.objects.get(codename="view_report"))
+    api = client()
+    api.force_login(sao)
+    own = report_send(stations[201], "V1", observer)
+    elsewhere = report_send(stations[101], "V1", observer)
+    Report.objects.filter(pk=elsewhere.pk).update(updated_at=timezone.now())
+    Incident.objects.filter(pk=elsewhere.incident_id).update(updated_at=timezone.now())
+
+    for path, own_id in (("reports", own.pk), ("incidents", own.incident_id)):
+        body = api.get(f"/api/v1/{path}/?changed_since=&page_size=10").json()
+        assert [record["id"] for record in body["results"]] == [own_id], path
+        assert body["removed"] == [], path
+        follow = api.get(body["next"]).json()
+        assert (follow["results"], follow["removed"]) == ([], []), path

@@ -6,12 +6,19 @@ import struct
 import zlib
 from io import BytesIO
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test import Client
 from PIL import Image, ImageDraw
 
 from reports.models import Evidence, Report
+from reports.services import evidence as evidence_service
+from reports.services.signin import SEND_KEY_SESSION_KEY
+
+from .test_moderation_claims import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -258,3 +265,68 @@ def test_public_copies_are_under_media_and_originals_are_not(
     assert (Path(settings.MEDIA_ROOT) / evidence.public_path).is_file()
     assert not (Path(settings.MEDIA_ROOT) / evidence.original_path).exists()
     assert (Path(settings.PRIVATE_MEDIA_ROOT) / evidence.original_path).stat().st_mode & 0o222 == 0
+
+
+def test_a_file_a_concurrent_retry_stored_first_is_not_stored_again(
+    observer_client, report_form_data, jpeg_bytes, settings
+):
+    """The retry checked for the file before the other stored it: it returns that row."""
+    data, photo = report_form_data(), jpeg_bytes()
+    write_public_copy = evidence_service.public_copy_write
+
+    def other_retry_stores_it_meanwhile(upload, destination):
+        report = Report.objects.get(uuid=data["uuid"])
+        Evidence.objects.create(
+            report=report,
+            kind=Evidence.Kind.PHOTO,
+            content_type="image/jpeg",
+            size=len(photo),
+            sha256=hashlib.sha256(photo).hexdigest(),
+            original_path="evidence/first.jpg",
+        )
+        write_public_copy(upload, destination)
+
+    with patch.object(evidence_service, "public_copy_write", other_retry_stores_it_meanwhile):
+        response = observer_client.post(
+            "/report/",
+            {**data, "evidence": [upload("a.jpg", photo)]},
+            HTTP_ACCEPT="application/json",
+        )
+
+    assert response.status_code == 201
+    assert [f["accepted"] for f in response.json()["files"]] == [True]
+    assert list(Evidence.objects.values_list("original_path", flat=True)) == ["evidence/first.jpg"]
+    kept = [
+        path
+        for root in (settings.MEDIA_ROOT, settings.PRIVATE_MEDIA_ROOT)
+        for path in root.rglob("*")
+    ]
+    assert [path for path in kept if path.is_file()] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_retries_sent_at_once_store_the_report_and_its_photo_once(
+    observer_client, report_form_data, jpeg_bytes, settings
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("the race needs concurrent connections (DATABASE_URL=postgres://…)")
+    key = observer_client.session[SEND_KEY_SESSION_KEY]
+    data, photo = report_form_data(), jpeg_bytes()
+
+    def retry():
+        return Client().post(
+            "/report/send/",
+            {**data, "evidence": [upload("a.jpg", photo)]},
+            HTTP_ACCEPT="application/json",
+            HTTP_AUTHORIZATION=f"SendKey {key}",
+        )
+
+    responses = run_at_once(*[retry] * 20)
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] * 19 + [201], responses  # one stored it, the others found it
+    assert all(response.json()["files"][0]["accepted"] for response in responses)
+    assert Report.objects.filter(uuid=data["uuid"]).count() == 1
+    assert Evidence.objects.count() == 1
+    originals = list((settings.PRIVATE_MEDIA_ROOT / "evidence").rglob("*.jpg"))
+    assert len(originals) == 1

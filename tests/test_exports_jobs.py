@@ -21,7 +21,7 @@ from reports.services.exports import (
 from reports.tasks.exports import run_export
 
 from .api_helpers import client, report_send, token, verify
-from .services import celery_worker, require_real_services, wait_until
+from .services import celery_worker, require_real_services, site_with_redis_down, wait_until
 
 
 @pytest.fixture(autouse=True, params=[False, True], ids=["debug-off", "debug-on"])
@@ -188,3 +188,81 @@ def test_a_failed_job_says_so_and_leaves_no_file(db, settings):
     job.refresh_from_db()
     assert job.status == "failed" and job.error
     assert not list((settings.PRIVATE_MEDIA_ROOT / "exports").glob("*"))
+
+
+def test_the_same_export_asked_again_while_it_waits_is_the_same_job(db):
+    """A client that retries after a lost answer gets the job it already started."""
+    partner = client(token(TokenScope.PUBLIC_READ))
+    body = {"shape": "reports", "format": "csv", "filters": {"category": "V1"}}
+
+    first = partner.post("/api/v1/exports/", body, format="json")
+    again = partner.post("/api/v1/exports/", body, format="json")
+
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json()["id"] == first.json()["id"]
+    assert ExportJob.objects.count() == 1
+
+
+def test_a_finished_export_asked_again_is_written_anew(dataset):
+    partner = client(token(TokenScope.PUBLIC_READ))
+    first = start(partner, shape="incidents", format="csv")
+    again = start(partner, shape="incidents", format="csv")
+
+    assert again.json()["id"] != first.json()["id"]
+
+
+def test_a_partner_cannot_keep_more_exports_running_than_the_limit(dataset, settings, language):
+    settings.EXPORT_MAX_RUNNING = 2
+    partner = client(token(TokenScope.PUBLIC_READ))
+    language(partner, "en")
+    started = [
+        partner.post("/api/v1/exports/", {"shape": "reports", "format": fmt}, format="json")
+        for fmt in ("csv", "json", "ndjson.gz")
+    ]
+    other_partner = client(token(TokenScope.PUBLIC_READ))
+
+    assert [response.status_code for response in started] == [202, 202, 429]
+    assert "2 exports waiting or running" in started[2].json()["detail"]
+    assert ExportJob.objects.count() == 2
+    assert run_export(started[0].json()["id"]) is True
+    retried = partner.post("/api/v1/exports/", {"shape": "reports", "format": "ndjson.gz"})
+    assert retried.status_code == 202
+    other = other_partner.post("/api/v1/exports/", {"shape": "reports", "format": "csv"})
+    assert other.status_code == 202
+
+
+def test_staff_over_the_limit_are_told_on_the_page(dataset, moderator_client, settings):
+    settings.EXPORT_MAX_RUNNING = 1
+    moderator_client.post("/exports/", {"shape": "reports", "format": "csv", "scope": "public"})
+
+    response = moderator_client.post(
+        "/exports/", {"shape": "incidents", "format": "csv", "scope": "public"}
+    )
+
+    assert response.status_code == 200
+    assert "1 выгрузка ожидает или выполняется" in response.content.decode()
+    assert ExportJob.objects.count() == 1
+
+
+REDIS_DOWN_SCRIPT = """
+import json, sys, django
+django.setup()
+from rest_framework.test import APIClient
+api = APIClient()
+api.credentials(HTTP_AUTHORIZATION=f"Bearer {sys.argv[1]}")
+response = api.post("/api/v1/exports/", {"shape": "incidents", "format": "csv"}, format="json")
+print(json.dumps({"status": response.status_code, "body": response.content.decode()}))
+"""
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_an_export_started_while_redis_is_down_is_accepted_and_kept(db, settings):
+    """The site runs in its own process with REDIS_URL pointing where nothing listens: the
+    job is committed, so the partner is told so; the housekeeping task sends it later."""
+    require_real_services()
+    answer = site_with_redis_down(REDIS_DOWN_SCRIPT, token(TokenScope.PUBLIC_READ))
+
+    assert answer["status"] == 202, answer
+    job = ExportJob.objects.get()
+    assert (str(job.pk), job.status) == (json.loads(answer["body"])["id"], "pending")

@@ -6,10 +6,13 @@ import io
 import uuid
 
 import pytest
+from django.contrib.auth.models import Permission
 from PIL import Image
 
 from reports.domain.protocol_checks import template_load
-from reports.models import ProtocolCopy
+from reports.models import EvidenceAccess, ProtocolCopy
+
+from .test_evidence import photo_with_gps
 
 URL = "/protocols/copy/"
 # Lines 1–12 of a correct protocol, then two candidates.
@@ -124,8 +127,6 @@ def test_a_file_that_is_not_a_photo_is_refused(observer_client, stations, protoc
 def test_a_moderator_opens_the_photo_and_an_observer_cannot(
     observer_client, moderator_client, moderator, stations, protocol_form
 ):
-    from django.contrib.auth.models import Permission
-
     post(observer_client, copy_data(stations[101]))
     url = f"/protocols/copy/{ProtocolCopy.objects.get().uuid}/photo"
     assert observer_client.get(url).status_code == 302
@@ -133,3 +134,78 @@ def test_a_moderator_opens_the_photo_and_an_observer_cannot(
     response = moderator_client.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
+
+
+def copy_with_gps_photo(observer_client, station) -> ProtocolCopy:
+    photo = io.BytesIO(photo_with_gps())
+    photo.name = "copy.jpg"
+    post(observer_client, copy_data(station) | {"photo": photo})
+    return ProtocolCopy.objects.get()
+
+
+def permit(user, *codenames: str) -> None:
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+
+
+def test_the_photo_moderators_open_carries_no_gps(
+    observer_client, moderator_client, moderator, stations, protocol_form
+):
+    copy = copy_with_gps_photo(observer_client, stations[101])
+    permit(moderator, "view_protocolcopy")
+
+    response = moderator_client.get(f"/protocols/copy/{copy.uuid}/photo")
+
+    shown = Image.open(io.BytesIO(b"".join(response.streaming_content)))
+    assert response.status_code == 200
+    assert not shown.getexif() and "exif" not in shown.info
+    assert shown.size == (32, 64)  # upright, as the camera meant it
+    assert not EvidenceAccess.objects.exists()
+
+
+def test_a_copy_stored_before_clean_photos_existed_is_shown_clean_too(
+    observer_client, moderator_client, moderator, stations, protocol_form, settings
+):
+    copy = copy_with_gps_photo(observer_client, stations[101])
+    [clean] = (settings.PRIVATE_MEDIA_ROOT / "protocols").glob("*.clean.jpg")
+    clean.unlink()
+    permit(moderator, "view_protocolcopy")
+
+    response = moderator_client.get(f"/protocols/copy/{copy.uuid}/photo")
+
+    shown = Image.open(io.BytesIO(b"".join(response.streaming_content)))
+    assert response.status_code == 200
+    assert not shown.getexif() and "exif" not in shown.info
+
+
+def test_the_original_photo_is_downloaded_only_with_the_right_and_is_logged(
+    observer_client, moderator_client, moderator, stations, protocol_form, settings
+):
+    copy = copy_with_gps_photo(observer_client, stations[101])
+    url = f"/protocols/copy/{copy.uuid}/original"
+    permit(moderator, "view_protocolcopy")
+    assert moderator_client.get(url).status_code == 403
+    assert not EvidenceAccess.objects.exists()
+
+    permit(moderator, "download_original")
+    response = moderator_client.get(url, REMOTE_ADDR="10.1.2.3")
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    assert response["X-Content-SHA256"] == copy.photo_sha256
+    body = b"".join(response.streaming_content)
+    assert body == (settings.PRIVATE_MEDIA_ROOT / copy.photo_path).read_bytes()
+    access = EvidenceAccess.objects.get()
+    assert (access.protocol_copy, access.evidence, access.user) == (copy, None, moderator)
+    assert (access.sha256, access.ip_address) == (copy.photo_sha256, "10.1.2.3")
+
+
+def test_a_photo_over_the_size_limit_is_refused_for_its_size(
+    observer_client, stations, protocol_form, settings, language
+):
+    settings.EVIDENCE_MAX_BYTES = 100
+    response = post(language(observer_client, "en"), copy_data(stations[101]))
+
+    assert response.status_code == 400
+    [message] = response.json()["errors"]["photo"]
+    assert "copy.jpg" in message and "is larger than 100" in message
+    assert not ProtocolCopy.objects.exists()

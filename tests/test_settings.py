@@ -23,6 +23,8 @@ CONFIG_VARS = [
     "EMAIL_BACKEND",
     "DEFAULT_FROM_EMAIL",
     "LOG_LEVEL",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_PRELOAD",
 ]
 
 
@@ -130,3 +132,23 @@ def test_production_may_run_tasks_in_process_when_asked_on_purpose(env):
 def test_throttle_rates_are_read_from_the_environment(env):
     env.setenv("API_THROTTLE_ADDRESS", "30/m")
     assert load()["API_THROTTLE_RATES"]["address"] == "30/m"
+
+
+def test_hsts_does_not_ask_to_be_preloaded_unless_told(env):
+    env.setenv("SECURE_HSTS_SECONDS", "31536000")
+    loaded = load()
+    assert loaded["SECURE_HSTS_SECONDS"] == 31536000
+    assert loaded["SECURE_HSTS_PRELOAD"] is False
+
+
+def test_hsts_preload_is_a_separate_opt_in(env):
+    env.setenv("SECURE_HSTS_SECONDS", "31536000")
+    env.setenv("SECURE_HSTS_PRELOAD", "1")
+    assert load()["SECURE_HSTS_PRELOAD"] is True
+
+
+def test_hsts_preload_with_a_short_max_age_is_refused(env):
+    env.setenv("SECURE_HSTS_SECONDS", "3600")
+    env.setenv("SECURE_HSTS_PRELOAD", "1")
+    with pytest.raises(ImproperlyConfigured, match="SECURE_HSTS_PRELOAD"):
+        load()

@@ -158,11 +158,58 @@ def test_failed_attempts_from_one_address_are_limited(
         "/signin/", {"code": observer_link.link.short_code}, REMOTE_ADDR=remote_addr
     )
     assert response.status_code == 429
-    assert "Too many attempts" in response.content.decode()
+    assert "Too many wrong codes" in response.content.decode()
     other_address = client.post(
         "/signin/", {"code": observer_link.link.short_code}, REMOTE_ADDR="192.0.2.77"
     )
     assert other_address.status_code == 302
+
+
+def test_the_limit_lets_exactly_its_number_of_wrong_codes_be_tried(
+    client, observer_link, settings, remote_addr
+):
+    settings.SIGNIN_RATE = "3/m"
+    tried = [
+        client.post("/signin/", {"code": "WRONG123"}, REMOTE_ADDR=remote_addr).status_code
+        for _ in range(3)
+    ]
+    fourth = client.post(
+        "/signin/", {"code": observer_link.link.short_code}, REMOTE_ADDR=remote_addr
+    )
+
+    assert tried == [200, 200, 200]
+    assert fourth.status_code == 429
+
+
+def test_a_valid_link_signs_in_whatever_others_at_the_address_tried(
+    observer_link, settings, remote_addr
+):
+    """Observers behind one carrier's NAT share an address with whoever sends bad links
+    and codes from it: their personal links still work."""
+    settings.SIGNIN_RATE = "3/m"
+    attacker = Client(REMOTE_ADDR=remote_addr)
+    for attempt in range(10):
+        attacker.get(f"/signin/not-a-real-token-{attempt}/")
+        attacker.post("/signin/", {"code": f"WRONG{attempt:03d}"})
+    assert attacker.get("/signin/not-a-real-token/").status_code == 429
+
+    neighbour = Client(REMOTE_ADDR=remote_addr)
+    response = neighbour.get(f"/signin/{observer_link.token}/")
+
+    assert response.status_code == 302 and response["Location"] == "/report/"
+    assert neighbour.get("/report/").status_code == 200
+
+
+def test_bad_links_do_not_use_up_the_codes_limit(observer_link, settings, remote_addr):
+    settings.SIGNIN_RATE = "3/m"
+    for attempt in range(10):
+        Client().get(f"/signin/not-a-real-token-{attempt}/", REMOTE_ADDR=remote_addr)
+
+    response = Client().post(
+        "/signin/", {"code": observer_link.link.short_code}, REMOTE_ADDR=remote_addr
+    )
+
+    assert response.status_code == 302
 
 
 def test_successful_sign_ins_do_not_use_up_the_limit(observer_link, settings, remote_addr):

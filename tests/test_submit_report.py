@@ -4,13 +4,9 @@ exactly-once acceptance per client UUID, and the page's weight and security head
 import datetime as dt
 import gzip
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
-from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -19,7 +15,7 @@ from django.utils import timezone
 
 from reports.models import Channel, Report, ReporterRole, Trust
 
-from .services import require_real_services, worker_database_url
+from .services import require_real_services, site_with_redis_down
 
 pytestmark = pytest.mark.django_db
 
@@ -218,25 +214,7 @@ def test_report_is_committed_before_received_even_with_the_broker_down(
     "received" and the report is in the database, waiting for the sweep."""
     require_real_services()
     data = report_form_data()
-    env = dict(
-        os.environ,
-        DJANGO_SETTINGS_MODULE="observer.settings",
-        DATABASE_URL=worker_database_url(),
-        REDIS_URL="redis://127.0.0.1:1/0",
-        SECRET_KEY=settings.SECRET_KEY,
-        ALLOWED_HOSTS="testserver",
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", BROKER_DOWN_SCRIPT, observer_link.token, json.dumps(data)],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    outcome = site_with_redis_down(BROKER_DOWN_SCRIPT, observer_link.token, json.dumps(data))
 
     assert outcome["chain"] == [[f"/my/{data['uuid']}/", 302]]
     assert "Сообщение получено" in outcome["page"]

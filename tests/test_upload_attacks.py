@@ -12,6 +12,7 @@ import random
 import struct
 import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 import pytest
@@ -67,6 +68,22 @@ def png_bomb() -> bytes:
     return out.getvalue()
 
 
+def png_gray(width: int, height: int) -> bytes:
+    """A real, fully decodable 8-bit grey PNG, written row by row (never whole in memory)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    packer = zlib.compressobj(9)
+    row = bytes(1 + width)  # filter byte, then one byte a pixel
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
 def zip_bytes() -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
@@ -86,6 +103,10 @@ ATTACKS = {
     "oversize": Attack("huge.jpg", b"\xff\xd8\xff\xe0" + bytes(SIZE_LIMIT + 1)),
     "png-bomb": Attack("bomb.png", png_bomb(), "image/png"),
     "jpeg-forged-dimensions": Attack("bomb.jpg", jpeg_claiming(60_000, 60_000)),
+    # 88 megapixels, just under Pillow's own limit: seconds and a gigabyte to decode.
+    "png-pixel-bomb": Attack("bomb.png", png_gray(9400, 9400), "image/png"),
+    # 30 megapixels: under the header's cap, but a PNG can only be decoded whole.
+    "png-too-big-to-decode": Attack("wide.png", png_gray(6000, 5000), "image/png"),
     "svg-script": Attack("photo.svg", SVG, "image/svg+xml"),
     "svg-named-jpg": Attack("photo.jpg", SVG),
     "html-named-jpg": Attack("photo.jpg", b"<!doctype html><html><body>" + SCRIPT),
@@ -204,6 +225,28 @@ def test_the_forms_script_with_its_send_key_refuses_the_file_and_keeps_the_repor
 def test_a_real_photo_still_passes_every_check(observer_client, report_form_data, settings):
     """The control: the same path accepts an honest photo, so the refusals above are real."""
     photo = Attack("photo.jpg", BIG_PHOTO)
+    response = post_report(observer_client, "/report/", report_form_data(), photo)
+    assert [f["accepted"] for f in response.json()["files"]] == [True]
+    assert Evidence.objects.count() == 1
+
+
+def test_a_pixel_bomb_is_refused_for_its_pixels(
+    observer_client, report_form_data, language, settings
+):
+    bomb = ATTACKS["png-pixel-bomb"]
+    client = language(observer_client, "en")
+    response = post_report(client, "/report/", report_form_data(), bomb)
+    [outcome] = response.json()["files"]
+    assert outcome["accepted"] is False
+    assert "too many pixels" in outcome["message"]
+    assert_nothing_kept(settings)
+
+
+def test_a_fifty_megapixel_camera_photo_passes(observer_client, report_form_data, settings):
+    out = io.BytesIO()
+    Image.new("L", (8160, 6120), "gray").save(out, "JPEG", quality=80)
+    settings.EVIDENCE_MAX_BYTES = len(out.getvalue()) + 1
+    photo = Attack("camera.jpg", out.getvalue())
     response = post_report(observer_client, "/report/", report_form_data(), photo)
     assert [f["accepted"] for f in response.json()["files"]] == [True]
     assert Evidence.objects.count() == 1

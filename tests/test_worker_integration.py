@@ -5,10 +5,8 @@ workers on the same reports never count twice.
 Run by `.ci/run` (PostgreSQL + Redis); skipped with a reason otherwise.
 """
 
-import os
 import socket
 import subprocess
-import sys
 import time
 import uuid
 
@@ -27,13 +25,12 @@ from reports.tasks.aggregation import aggregate_report
 
 from .aggregation_helpers import assert_tallies_exact, webhook_receiving
 from .services import (
-    ROOT,
     celery_worker,
     database_connection,
     lock_waiters,
     require_real_services,
+    site_process_run,
     wait_until,
-    worker_database_url,
     worker_kill,
 )
 
@@ -134,24 +131,7 @@ print(created)
 
 def submit_elsewhere(station, count: int, redis_url: str) -> str:
     """Submit reports from another process whose broker is `redis_url`; return its output."""
-    env = dict(
-        os.environ,
-        DJANGO_SETTINGS_MODULE="observer.settings",
-        DATABASE_URL=worker_database_url(),
-        REDIS_URL=redis_url,
-        SECRET_KEY=settings.SECRET_KEY,
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", SUBMIT_SCRIPT, str(station.pk), str(count)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout.strip()
+    return site_process_run(SUBMIT_SCRIPT, str(station.pk), str(count), redis_url=redis_url)
 
 
 def test_reports_sent_while_redis_is_down_are_aggregated_once_it_is_back(election, stations):

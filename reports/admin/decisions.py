@@ -7,10 +7,8 @@ error message on the incident page.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
@@ -38,6 +36,7 @@ from reports.services.incidents import (
     incident_verify,
     question_ask,
 )
+from reports.views.originals import original_response
 
 
 class DecisionForm(forms.Form):
@@ -285,21 +284,12 @@ def evidence_original(request: HttpRequest, object_id: int) -> FileResponse:
     evidence = get_object_or_404(
         evidence_for(request.user).select_related("report__station"), pk=object_id
     )
-    root = Path(settings.PRIVATE_MEDIA_ROOT).resolve()
-    original = (root / evidence.original_path).resolve()
-    if not original.is_relative_to(root) or not original.is_file():
-        raise Http404(_("The original file is missing."))
-    try:
-        evidence_download_log(
+    return original_response(
+        relative_path=evidence.original_path,
+        log=lambda: evidence_download_log(
             evidence=evidence, actor=request.user, ip_address=request.META.get("REMOTE_ADDR")
-        )
-    except DecisionRefused:
-        raise PermissionDenied from None
-    response = FileResponse(
-        original.open("rb"),
-        as_attachment=True,
+        ),
         filename=evidence.original_name or f"{evidence.sha256}",
         content_type=evidence.content_type,
+        sha256=evidence.sha256,
     )
-    response["X-Content-SHA256"] = evidence.sha256
-    return response

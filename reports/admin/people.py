@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -129,12 +129,22 @@ class EscalationAdmin(ScopedByOkrug):
 
 
 @admin.register(models.EvidenceAccess)
-class EvidenceAccessAdmin(ScopedByOkrug):
-    okrug_path = "evidence__report__station__okrug_id"
-    list_display = ["at", "user", "evidence", "sha256", "ip_address"]
-    list_select_related = ["user", "evidence"]
+class EvidenceAccessAdmin(ReadOnlyAdmin):
+    list_display = ["at", "user", "evidence", "protocol_copy", "sha256", "ip_address"]
+    list_select_related = ["user", "evidence", "protocol_copy__station"]
     search_fields = ["sha256"]
     ordering = ["-at"]
+
+    def get_queryset(self, request):
+        """Downloads of files from the staff member's okrugs: evidence or protocol photos."""
+        rows = super().get_queryset(request)
+        okrug_ids = staff_okrug_ids(request.user)
+        if okrug_ids is None:
+            return rows
+        return rows.filter(
+            Q(evidence__report__station__okrug_id__in=okrug_ids)
+            | Q(protocol_copy__station__okrug_id__in=okrug_ids)
+        )
 
 
 class StaffScopeInline(admin.TabularInline):

@@ -144,7 +144,15 @@ class ProtocolCopyAdmin(ReadOnlyAdmin):
         if not copy.photo_path:
             return "—"
         url = reverse("protocols:copy_photo", args=[copy.uuid])
-        return format_html('<a href="{}">{}</a>', url, copy.photo_sha256[:12])
+        original = reverse("protocols:copy_original", args=[copy.uuid])
+        return format_html(
+            '<a href="{}">{}</a> (<a href="{}" title="{}">{}</a>)',
+            url,
+            copy.photo_sha256[:12],
+            original,
+            _("Each download is logged"),
+            _("original"),
+        )
 
     @admin.display(description=_("protocol lines"))
     def lines_view(self, copy: ProtocolCopy) -> str:

@@ -19,7 +19,12 @@ from reports.models import (
     Phase,
 )
 from reports.selectors import staff_okrug_ids
-from reports.services.exports import ExportFiltersInvalid, export_start
+from reports.services.exports import (
+    ExportFiltersInvalid,
+    ExportLimitReached,
+    export_limit_message,
+    export_start,
+)
 
 FILTERS = ("election", "okrug", "category", "phase", "after", "before")
 
@@ -77,6 +82,8 @@ def export_new(request: HttpRequest) -> HttpResponse:
                 )
             except ExportFiltersInvalid as invalid:
                 form.add_error(None, str(invalid.errors))
+            except ExportLimitReached as limit:
+                form.add_error(None, export_limit_message(limit.limit))
             else:
                 return redirect("exports:status", job.pk)
     jobs = ExportJob.objects.filter(requested_by=request.user)[:10]

@@ -23,7 +23,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -54,7 +54,14 @@ from reports.models import (
     Station,
     Tally,
 )
-from reports.services.exports import ExportFiltersInvalid, export_file, export_start
+from reports.selectors import tallies_for
+from reports.services.exports import (
+    ExportFiltersInvalid,
+    ExportLimitReached,
+    export_file,
+    export_limit_message,
+    export_start,
+)
 from reports.services.submission import ReportConflict, report_submit
 
 SYNC_PARAMETER = OpenApiParameter(
@@ -80,11 +87,14 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 class SyncMixin:
     """?changed_since=: rows that changed after a cursor, in (updated_at, id) order.
 
-    A page is a window of the rows changed after the cursor, whoever may see them, taken
-    only from rows unchanged for API_SYNC_SETTLE_SECONDS (so a transaction still open
-    cannot commit a row behind the cursor). Rows of the window the caller may see are
-    `results`; the others are `removed`, so a mirror drops what left the caller's view.
-    A row changed again since the window was read is left for a later page.
+    A page is a window of the rows changed after the cursor among those the caller sees
+    now or may have seen before (`sync_rows`: in the caller's okrugs; for the public, rows
+    public now or once), filtered only then, and taken only from rows unchanged for
+    API_SYNC_SETTLE_SECONDS (so a transaction still open cannot commit a row behind the
+    cursor). Rows of the window the caller may see are `results`; the others are
+    `removed`, so a mirror drops what left the caller's view. No other row's id or time
+    reaches the caller, in `removed` or in the cursor. A row changed again since the
+    window was read is left for a later page.
     """
 
     def sync_rows(self) -> QuerySet:
@@ -136,7 +146,8 @@ class IncidentViewSet(SyncMixin, RecordViewSet):
         return rows.select_related(*self.record.select_related)
 
     def sync_rows(self) -> QuerySet[Incident]:
-        return Incident.objects.all()
+        rows = records.incident_rows_once_visible(read_scope(self.request))
+        return staff_scoped(self.request, rows, "station__okrug_id")
 
 
 REPORT_RECORD = PolymorphicProxySerializer(
@@ -191,7 +202,8 @@ class ReportViewSet(SyncMixin, mixins.CreateModelMixin, RecordViewSet):
         return rows
 
     def sync_rows(self) -> QuerySet[Report]:
-        return Report.objects.all()
+        rows = records.report_rows_once_visible(read_scope(self.request))
+        return staff_scoped(self.request, rows, "station__okrug_id")
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -239,14 +251,19 @@ class CategoryViewSet(RecordViewSet):
 
 
 class TallyViewSet(RecordViewSet):
-    """Report counts by hour and key. They count unverified reports: full read only."""
+    """Report counts by hour and key. They count unverified reports: full read only; staff
+    limited to some okrugs read their own places' tallies only (selectors.tallies_for)."""
 
     record = records.TallyRecord
-    queryset = Tally.objects.all()
     permission_classes = [FullRead]
     filterset_class = filters.TallyFilter
     ordering_fields = ["id", "hour", "count"]
     ordering = ["id"]
+
+    def get_queryset(self) -> QuerySet[Tally]:
+        if okrug_limited(self.request):
+            return tallies_for(self.request.user)
+        return Tally.objects.all()
 
 
 class AlertViewSet(RecordViewSet):
@@ -280,6 +297,11 @@ EXPORT_CONTENT_TYPES = {
 }
 
 
+class ExportsBusy(APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "exports_busy"
+
+
 class ExportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Bulk exports: start one, poll its status, download the file until it expires."""
 
@@ -295,7 +317,17 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets
             return ExportJob.objects.none()
         return ExportJob.objects.filter(requested_by=self.request.user)
 
-    @extend_schema(request=ExportRequest, responses={202: ExportJobStatus})
+    @extend_schema(
+        request=ExportRequest,
+        responses={
+            202: ExportJobStatus,
+            429: OpenApiResponse(description="The caller's running exports are at the limit."),
+        },
+        description=(
+            "Starts an export; while the caller's identical export still waits or runs, "
+            "answers that one instead."
+        ),
+    )
     def create(self, request: Request, *args, **kwargs) -> Response:
         wanted = ExportRequest(data=request.data)
         wanted.is_valid(raise_exception=True)
@@ -317,6 +349,8 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets
             )
         except ExportFiltersInvalid as invalid:
             raise ValidationError({"filters": invalid.errors}) from None
+        except ExportLimitReached as limit:
+            raise ExportsBusy(export_limit_message(limit.limit)) from None
         job.refresh_from_db()
         body = ExportJobStatus(job, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_202_ACCEPTED)

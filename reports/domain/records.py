@@ -246,20 +246,38 @@ SHAPES: dict[str, type[Record]] = {
 # The datasets: which rows a scope sees, and in which shape.
 
 
+INCIDENT_PUBLIC = Q(status=ReviewStatus.VERIFIED)
+REPORT_PUBLIC = Q(incident__status=ReviewStatus.VERIFIED) & ~Q(status=ReviewStatus.REJECTED)
+ONCE_PUBLIC = Q(published_at__isnull=False)
+
+
 def incident_rows(scope: str) -> QuerySet[Incident]:
     incidents = Incident.objects.all()
     if scope == ExportScope.FULL:
         return incidents
-    return incidents.filter(status=ReviewStatus.VERIFIED)
+    return incidents.filter(INCIDENT_PUBLIC)
 
 
 def report_rows(scope: str) -> QuerySet[Report]:
     reports = Report.objects.all()
     if scope == ExportScope.FULL:
         return reports
-    return reports.filter(incident__status=ReviewStatus.VERIFIED).exclude(
-        status=ReviewStatus.REJECTED
-    )
+    return reports.filter(REPORT_PUBLIC)
+
+
+def incident_rows_once_visible(scope: str) -> QuerySet[Incident]:
+    """The incidents a reader of this scope sees now or may have seen before: for the
+    public, the verified ones and those once public (Incident.published_at)."""
+    if scope == ExportScope.FULL:
+        return Incident.objects.all()
+    return Incident.objects.filter(INCIDENT_PUBLIC | ONCE_PUBLIC)
+
+
+def report_rows_once_visible(scope: str) -> QuerySet[Report]:
+    """As incident_rows_once_visible, for reports."""
+    if scope == ExportScope.FULL:
+        return Report.objects.all()
+    return Report.objects.filter(REPORT_PUBLIC | ONCE_PUBLIC)
 
 
 def report_record(scope: str) -> type[Record]:

@@ -15,9 +15,13 @@ An upload is judged by its bytes, never by its name or the browser's content typ
    A JPEG is walked segment by segment, so an EXIF thumbnail (a whole JPEG inside the APP1
    segment) is skipped as part of its segment; bytes after the image's end are allowed (a
    camera's second picture or a motion photo's video) as long as they carry no markup;
-4. photos are opened with Pillow: more than Image.MAX_IMAGE_PIXELS pixels is refused as a
-   decompression bomb, then the file is verified and fully decoded, so a truncated or forged
-   image fails before it is stored.
+4. photos are opened with Pillow, which reads only the header: more than MAX_PIXELS
+   (width × height, 50 megapixels: every phone camera's full picture passes) is refused as a
+   decompression bomb before a single pixel is decoded; so is a PNG or WebP of more than
+   MAX_DECODED_PIXELS, which can only be decoded whole (a JPEG is decoded at a reduced
+   scale), so the decoder never holds more than about MAX_DECODED_PIXELS × 4 bytes. Then
+   the file is verified and fully decoded, so a truncated or forged image fails before it
+   is stored.
 
 The public copy of a photo is decoded pixels only, re-encoded as JPEG into a fresh image: no
 EXIF, GPS, XMP or ICC data can survive, and whatever a polyglot hid is gone. The orientation
@@ -53,6 +57,11 @@ CHUNK_BYTES = 64 * 1024
 ZIP_END = b"PK\x05\x06"
 ZIP_END_SEARCH = 22 + 65535  # the end record and the longest archive comment
 TRAILER_SLACK = 32  # padding some encoders leave after a JPEG's end
+# A JPEG is checked at 1/8 scale and copied at no more than twice the public size; a PNG or
+# WebP decodes whole, at up to 4 bytes a pixel: 25 megapixels take 100 MB, and its public copy
+# (shrunk with its transparency) about twice that while it is made.
+MAX_PIXELS = 50_000_000
+MAX_DECODED_PIXELS = 25_000_000
 
 # content type: (kind, Pillow format or None for videos, file-name extensions)
 ACCEPTED = {
@@ -240,10 +249,13 @@ def image_check(upload: UploadedFile, image_format: str) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(upload, formats=[image_format]) as image:
+                pixels_check(image)
                 image.verify()
             upload.seek(0)
             with Image.open(upload, formats=[image_format]) as image:
-                image.draft("RGB", (PUBLIC_MAX_EDGE, PUBLIC_MAX_EDGE))  # JPEG: smaller decode
+                # A JPEG's every block is still read and checked when decoded at 1/8 scale.
+                image.draft("RGB", (1, 1))
+                pixels_check(image, limit=MAX_DECODED_PIXELS)
                 image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise EvidenceRejected(
@@ -257,15 +269,23 @@ def image_check(upload: UploadedFile, image_format: str) -> None:
         upload.seek(0)
 
 
+def pixels_check(image: Image.Image, limit: int = MAX_PIXELS) -> None:
+    """Refuse, from the header alone, a picture of more than `limit` pixels."""
+    if image.width * image.height > limit:
+        raise Image.DecompressionBombError(f"{image.width} × {image.height} pixels")
+
+
 def public_copy_write(upload: UploadedFile, destination: Path) -> None:
     """Write the photo's pixels, upright and at most PUBLIC_MAX_EDGE wide, as a JPEG that
     carries no metadata at all."""
     upload.seek(0)
     with Image.open(upload) as image:
-        image.draft("RGB", (PUBLIC_MAX_EDGE, PUBLIC_MAX_EDGE))  # JPEG: decode at reduced scale
-        upright = ImageOps.exif_transpose(image)
-        upright.thumbnail((PUBLIC_MAX_EDGE, PUBLIC_MAX_EDGE))
-        pixels = upright.convert("RGB")
+        scale = min(1.0, PUBLIC_MAX_EDGE / max(image.size))
+        # A JPEG decodes at the smallest scale still at least the public size.
+        image.draft("RGB", (round(image.width * scale), round(image.height * scale)))
+        # Shrink before turning upright, so only the decoded picture is ever full size.
+        image.thumbnail((PUBLIC_MAX_EDGE, PUBLIC_MAX_EDGE))
+        pixels = ImageOps.exif_transpose(image).convert("RGB")
     clean = Image.new("RGB", pixels.size)
     clean.paste(pixels)
     destination.parent.mkdir(parents=True, exist_ok=True)

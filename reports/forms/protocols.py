@@ -8,11 +8,13 @@ reported as it is). Soft checks only warn.
 """
 
 import uuid
+from collections.abc import Sequence
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from reports.domain.protocol_checks import Check, ProtocolTemplate, election_template
+from reports.domain.uploads import SkippedUpload
 from reports.models import Checkpoint, Observer, Station
 from reports.services.protocols import ProtocolCopyInput, TurnoutInput
 
@@ -69,8 +71,10 @@ class ProtocolCopyForm(StationChoiceMixin, forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, observer: Observer, **kwargs):
+    def __init__(self, *args, observer: Observer, skipped: Sequence[SkippedUpload] = (), **kwargs):
         super().__init__(*args, **kwargs)
+        if skipped:  # the upload handler dropped the photo (too large): say why, not "required"
+            self.fields["photo"].error_messages["required"] = skipped[0].message
         self.template: ProtocolTemplate = election_template(observer.election)
         self.check: Check | None = None
         self.station_field(observer)

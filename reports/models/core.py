@@ -342,6 +342,9 @@ class Incident(models.Model):
     claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Set, once, before a decision on a verified incident: public readers may have it, so
+    # the API's sync tells them when it leaves their view (and tells nothing of the others).
+    published_at = models.DateTimeField(_("once public"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("incident")
@@ -396,6 +399,7 @@ class Report(models.Model):
     # Null until the aggregation job has taken this version of the report into account.
     aggregated_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
+    published_at = models.DateTimeField(_("once public"), null=True, blank=True)  # as Incident's
 
     class Meta:
         verbose_name = _("report")
@@ -436,6 +440,10 @@ class Evidence(models.Model):
         verbose_name = _("evidence file")
         verbose_name_plural = _("evidence files")
         ordering = ["received_at"]
+        constraints = [
+            # Retries of one report sent at once must not store one file twice.
+            models.UniqueConstraint(fields=["report", "sha256"], name="evidence_once_per_report")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.sha256[:12]}"

@@ -1,5 +1,5 @@
 """What the moderation panel adds to the domain: okrug scopes of staff, notes, escalations,
-and the chain-of-custody log of downloads of original evidence files.
+and the chain-of-custody log of downloads of original evidence files and protocol photos.
 """
 
 from django.conf import settings
@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from reports.models.core import Evidence, Incident, Okrug
+from reports.models.protocols import ProtocolCopy
 
 
 class StaffScope(models.Model):
@@ -76,9 +77,20 @@ class Escalation(models.Model):
 
 
 class EvidenceAccess(models.Model):
-    """One download of an original evidence file (chain of custody). Append-only."""
+    """One download of an original evidence file or protocol photo (chain of custody).
+    Append-only."""
 
-    evidence = models.ForeignKey(Evidence, on_delete=models.PROTECT, related_name="accesses")
+    evidence = models.ForeignKey(
+        Evidence, on_delete=models.PROTECT, null=True, blank=True, related_name="accesses"
+    )
+    protocol_copy = models.ForeignKey(
+        ProtocolCopy,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="photo_accesses",
+        verbose_name=_("protocol copy"),
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("downloaded by")
     )
@@ -92,6 +104,13 @@ class EvidenceAccess(models.Model):
         ordering = ["-at"]
         indexes = [models.Index(fields=["evidence", "at"])]
         permissions = [("download_original", _("Can download original evidence files"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(evidence__isnull=False, protocol_copy__isnull=True)
+                | models.Q(evidence__isnull=True, protocol_copy__isnull=False),
+                name="evidence_access_of_one_file",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.user} {self.sha256[:12]}"

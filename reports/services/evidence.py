@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from reports.domain.uploads import EvidenceRejected, SkippedUpload, inspect, public_copy_write
@@ -53,7 +53,8 @@ def evidence_attach(*, report: Report, upload: UploadedFile) -> Evidence:
     """Check, store and record one file; raise EvidenceRejected if it is not acceptable.
 
     A file whose SHA-256 the report already has (a retried submission) returns the stored
-    row instead of a second copy.
+    row instead of a second copy, also when retries sent at once race to store it: the
+    database keeps one row per report and hash, and the losers return the winner's.
     """
     received_at = timezone.now()
     inspection = inspect(upload)
@@ -62,7 +63,7 @@ def evidence_attach(*, report: Report, upload: UploadedFile) -> Evidence:
     sha256, size = original_store(upload, original)
     existing = report.evidence.filter(sha256=sha256).first()
     if existing is not None:
-        original.unlink()
+        files_remove(original)
         return existing
     # The public name is unrelated to the report and to the original's name.
     public = Path(settings.MEDIA_ROOT) / "evidence" / f"{received_at:%Y-%m-%d}"
@@ -82,10 +83,20 @@ def evidence_attach(*, report: Report, upload: UploadedFile) -> Evidence:
                 original_name=(upload.name or "")[:255],
                 received_at=received_at,
             )
+    except IntegrityError:
+        files_remove(original, public)
+        existing = report.evidence.filter(sha256=sha256).first()
+        if existing is None:
+            raise
+        return existing
     except BaseException:
-        original.unlink(missing_ok=True)
-        public.unlink(missing_ok=True)
+        files_remove(original, public)
         raise
+
+
+def files_remove(*paths: Path) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def original_store(upload: UploadedFile, destination: Path) -> tuple[str, int]:

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import ngettext
 from redis.exceptions import RedisError
 
 from reports.domain import records
@@ -30,6 +32,22 @@ from reports.services.audit import audit_record
 from reports.services.queue import task_enqueue
 
 log = logging.getLogger(__name__)
+
+
+class ExportLimitReached(Exception):
+    """The caller already has settings.EXPORT_MAX_RUNNING jobs waiting or running."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} exports already running")
+        self.limit = limit
+
+
+def export_limit_message(limit: int) -> str:
+    return ngettext(
+        "You already have %(count)d export waiting or running: wait until it is done.",
+        "You already have %(count)d exports waiting or running: wait until one is done.",
+        limit,
+    ) % {"count": limit}
 
 
 class ExportFiltersInvalid(ValueError):
@@ -76,14 +94,26 @@ def export_start(
     requested_by: AbstractBaseUser | None = None,
     token: PartnerToken | None = None,
 ) -> ExportJob:
-    """Record an export job and hand it to a worker after commit. Filters are checked now."""
+    """Record an export job and hand it to a worker after commit. Filters are checked now.
+
+    The same request while the caller's identical job still waits or runs answers that job
+    (a client retrying after a lost answer makes no second one); a caller with
+    settings.EXPORT_MAX_RUNNING jobs waiting or running gets ExportLimitReached.
+    """
     export_dataset(shape=shape, scope=scope, filters=filters)
+    requested_by = requested_by if requested_by and requested_by.is_authenticated else None
+    active = list(export_jobs_active(requested_by=requested_by, token=token))
+    for job in active:
+        if (job.shape, job.format, job.scope, job.filters) == (shape, fmt, scope, filters):
+            return job
+    if len(active) >= settings.EXPORT_MAX_RUNNING:
+        raise ExportLimitReached(settings.EXPORT_MAX_RUNNING)
     job = ExportJob.objects.create(
         shape=shape,
         format=fmt,
         scope=scope,
         filters=filters,
-        requested_by=requested_by if requested_by and requested_by.is_authenticated else None,
+        requested_by=requested_by,
         token=token,
     )
     audit_record(
@@ -95,6 +125,26 @@ def export_start(
     )
     transaction.on_commit(lambda: export_enqueue(job.pk))
     return job
+
+
+def export_jobs_active(
+    *, requested_by: AbstractBaseUser | None, token: PartnerToken | None
+) -> QuerySet[ExportJob]:
+    """The caller's jobs still waiting or running (not those whose worker died), locked
+    until the transaction ends, so that two requests of one caller are counted in turn."""
+    if token is not None:
+        PartnerToken.objects.select_for_update().filter(pk=token.pk).first()
+        jobs = ExportJob.objects.filter(token=token)
+    elif requested_by is not None:
+        get_user_model().objects.select_for_update().filter(pk=requested_by.pk).first()
+        jobs = ExportJob.objects.filter(requested_by=requested_by, token=None)
+    else:
+        jobs = ExportJob.objects.filter(requested_by=None, token=None)
+    stale = timezone.now() - timedelta(seconds=settings.EXPORT_TIME_LIMIT)
+    return jobs.filter(
+        Q(status=ExportJob.Status.PENDING)
+        | Q(status=ExportJob.Status.RUNNING, started_at__gte=stale)
+    )
 
 
 def export_enqueue(job_id) -> None:

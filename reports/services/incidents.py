@@ -111,9 +111,22 @@ def incident_release(*, incident: Incident, actor: AbstractBaseUser) -> bool:
 
 
 def _take(incident: Incident, actor: AbstractBaseUser) -> Incident:
-    """Claim (row locked until commit) and return the incident as it now is."""
+    """Claim (row locked until commit) and return the incident as it now is; if it is
+    public, mark it and its public reports as once public before anything changes them."""
     incident_claim(incident=incident, actor=actor)
-    return Incident.objects.select_related("station", "category").get(pk=incident.pk)
+    incident = Incident.objects.select_related("station", "category").get(pk=incident.pk)
+    if incident.status == ReviewStatus.VERIFIED:
+        published_mark(incident)
+    return incident
+
+
+def published_mark(incident: Incident) -> None:
+    """Remember that public readers may hold this incident and its reports (the public
+    rows of reports.domain.records), so that the sync can tell them when these leave."""
+    now = timezone.now()
+    Incident.objects.filter(pk=incident.pk, published_at=None).update(published_at=now)
+    reports = Report.objects.filter(incident=incident, published_at=None)
+    reports.exclude(status=ReviewStatus.REJECTED).update(published_at=now)
 
 
 def incident_state(incident: Incident) -> dict:

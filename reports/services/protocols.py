@@ -14,6 +14,7 @@ import uuid as uuid_module
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -29,13 +30,14 @@ from redis.exceptions import RedisError
 
 from reports.domain import forensics
 from reports.domain.protocol_checks import ProtocolTemplate, election_template
-from reports.domain.uploads import EvidenceRejected, inspect
+from reports.domain.uploads import EvidenceRejected, inspect, public_copy_write
 from reports.importers.results import Issue, ParsedRow
 from reports.models import (
     Category,
     Channel,
     Election,
     Evidence,
+    EvidenceAccess,
     Observer,
     OfficialResult,
     ProtocolCopy,
@@ -49,8 +51,10 @@ from reports.models import (
     StatisticsRun,
     TurnoutCount,
 )
+from reports.selectors import okrug_in_scope
 from reports.services.audit import audit_record
 from reports.services.evidence import original_store
+from reports.services.incidents import OutOfScope
 from reports.services.queue import task_enqueue
 from reports.services.submission import ReportConflict, ReportInput, report_submit
 
@@ -159,7 +163,8 @@ class StoredPhoto:
 
 
 def protocol_photo_store(upload: UploadedFile | None, *, key: uuid_module.UUID) -> StoredPhoto:
-    """Keep the untouched photo of a copy in private storage; refuse anything not a photo."""
+    """Keep the untouched photo of a copy in private storage, and beside it a copy without
+    metadata (protocol_photo_clean); refuse anything not a photo."""
     if upload is None:
         return StoredPhoto()
     inspection = inspect(upload)
@@ -171,7 +176,36 @@ def protocol_photo_store(upload: UploadedFile | None, *, key: uuid_module.UUID) 
         sha256 = hashlib.sha256(destination.read_bytes()).hexdigest()
         return StoredPhoto(sha256, relative, inspection.content_type, destination.stat().st_size)
     sha256, size = original_store(upload, destination)
+    public_copy_write(upload, protocol_photo_clean_path(relative))
     return StoredPhoto(sha256, relative, inspection.content_type, size)
+
+
+def protocol_photo_clean_path(photo_path: str) -> Path:
+    """Where the copy without metadata of a protocol photo lives (private, like the photo)."""
+    return settings.PRIVATE_MEDIA_ROOT / f"{Path(photo_path).with_suffix('')}.clean.jpg"
+
+
+def protocol_photo_clean(copy: ProtocolCopy) -> Path:
+    """The protocol photo without EXIF (no GPS, no device), written from the original if a
+    copy stored before these existed has none yet."""
+    clean = protocol_photo_clean_path(copy.photo_path)
+    if not clean.exists():
+        with (settings.PRIVATE_MEDIA_ROOT / copy.photo_path).open("rb") as original:
+            public_copy_write(original, clean)
+    return clean
+
+
+@transaction.atomic
+def protocol_photo_download_log(
+    *, copy: ProtocolCopy, actor: AbstractBaseUser, ip_address: str | None = None
+) -> EvidenceAccess:
+    """Record one download of a protocol's original photo (chain of custody, as for
+    evidence), before the file is sent."""
+    if not okrug_in_scope(actor, copy.station.okrug_id):
+        raise OutOfScope(_("This protocol copy is outside the okrugs you work on."))
+    return EvidenceAccess.objects.create(
+        protocol_copy=copy, user=actor, sha256=copy.photo_sha256, ip_address=ip_address
+    )
 
 
 def protocol_copy_submit(

@@ -20,9 +20,14 @@ BROKER_ERRORS = (OperationalError, RedisError, OSError)
 
 
 def task_enqueue(name: str, *args) -> bool:
-    """Send one task now; False, logged, when the broker cannot take it."""
+    """Send one task now; False, logged, when the broker cannot take it.
+
+    Nobody waits for a task's result (its effects are in the database), so none is kept:
+    sending then never touches the result backend, which with Redis down would retry for
+    twenty seconds and raise a RuntimeError of its own.
+    """
     try:
-        app.tasks[name].delay(*args)
+        app.tasks[name].apply_async(args, ignore_result=True)
     except BROKER_ERRORS:
         log.warning("could not enqueue %s%r; a periodic run will do the work", name, args)
         return False

@@ -9,6 +9,7 @@ urlpatterns = [
     path("copy/", views.protocol_copy_new, name="copy_new"),
     path("mine/", views.my_counts, name="mine"),
     path("copy/<uuid:uuid>/photo", views.copy_photo, name="copy_photo"),
+    path("copy/<uuid:uuid>/original", views.copy_original, name="copy_original"),
     path("results/", views.results_page, name="results"),
     path("results.json", views.results_json, name="results_json"),
     path("results/refresh/", views.results_refresh, name="results_refresh"),

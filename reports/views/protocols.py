@@ -9,10 +9,12 @@ JSON. Pages only read stored rows; the numbers are computed by the workers.
 """
 
 import mimetypes
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -40,11 +42,14 @@ from reports.models import (
 from reports.selectors import in_scope
 from reports.services.protocols import (
     protocol_copy_submit,
+    protocol_photo_clean,
+    protocol_photo_download_log,
     results_refresh_request,
     statistics_run_request,
     turnout_count_submit,
 )
 from reports.services.submission import ReportConflict
+from reports.views.originals import original_response
 from reports.views.volunteers import (
     RECEIVED_PARAM,
     observer_required,
@@ -74,7 +79,10 @@ def turnout_new(request: HttpRequest) -> HttpResponse:
 def protocol_copy_new(request: HttpRequest) -> HttpResponse:
     try:
         form = ProtocolCopyForm(
-            request.POST or None, request.FILES or None, observer=request.observer
+            request.POST or None,
+            request.FILES or None,
+            observer=request.observer,
+            skipped=getattr(request, "evidence_skipped", []),
         )
     except ValueError:
         raise Http404(_("This election has no protocol form yet.")) from None
@@ -376,13 +384,34 @@ def statistics_request(request: HttpRequest) -> HttpResponse:
     return redirect(f"{reverse('protocols:statistics')}?election={election.pk}")
 
 
+def copy_with_photo(request: HttpRequest, uuid: str) -> ProtocolCopy:
+    copies = in_scope(ProtocolCopy.objects.exclude(photo_path=""), request.user, "station__okrug")
+    return get_object_or_404(copies.select_related("station"), uuid=uuid)
+
+
 @permission_required("reports.view_protocolcopy")
 def copy_photo(request: HttpRequest, uuid: str) -> FileResponse:
-    """The untouched photo of a copy, for moderators only."""
-    copies = in_scope(ProtocolCopy.objects.exclude(photo_path=""), request.user, "station__okrug")
-    copy = get_object_or_404(copies, uuid=uuid)
-    path = settings.PRIVATE_MEDIA_ROOT / copy.photo_path
-    content_type = copy.photo_content_type or mimetypes.guess_type(path.name)[0]
-    response = FileResponse(path.open("rb"), content_type=content_type)
+    """The photo of a copy without its metadata (no GPS, no device), for moderators."""
+    clean = protocol_photo_clean(copy_with_photo(request, uuid))
+    response = FileResponse(clean.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@permission_required("reports.view_protocolcopy")
+def copy_original(request: HttpRequest, uuid: str) -> FileResponse:
+    """The untouched photo of a copy, as a download, for those who may download original
+    evidence; each download is logged first (chain of custody)."""
+    if not request.user.has_perm("reports.download_original"):
+        raise PermissionDenied
+    copy = copy_with_photo(request, uuid)
+    extension = Path(copy.photo_path).suffix
+    return original_response(
+        relative_path=copy.photo_path,
+        log=lambda: protocol_photo_download_log(
+            copy=copy, actor=request.user, ip_address=request.META.get("REMOTE_ADDR")
+        ),
+        filename=f"protocol-{copy.station.number}-{copy.photo_sha256[:12]}{extension}",
+        content_type=copy.photo_content_type or mimetypes.guess_type(copy.photo_path)[0],
+        sha256=copy.photo_sha256,
+    )

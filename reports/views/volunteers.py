@@ -25,7 +25,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
-from django_ratelimit.core import is_ratelimited
+from django_ratelimit.core import get_usage, is_ratelimited
 
 from reports import health
 from reports.domain.uploads import EvidenceLimitUploadHandler
@@ -125,32 +125,52 @@ def sign_in(request: HttpRequest, link: SignInLink) -> None:
     request.session[SEND_KEY_SESSION_KEY] = send_key_issue(record)
 
 
+def signin_failures_exhausted(request: HttpRequest, kind: str) -> bool:
+    """Whether this address has failed SIGNIN_RATE times at signing in by `kind` ("link" or
+    "code") in the current period: exactly that many, the next attempt is refused."""
+    usage = get_usage(request, group=f"signin-{kind}", key="ip", rate=settings.SIGNIN_RATE)
+    return usage is not None and usage["count"] >= usage["limit"]
+
+
+def signin_failure_count(request: HttpRequest, kind: str) -> None:
+    rate_limited(request, group=f"signin-{kind}", rate=settings.SIGNIN_RATE, increment=True)
+
+
 @never_cache
 def signin_token(request: HttpRequest, token: str) -> HttpResponse:
-    """The personal link: signs in and goes to the form, so the token leaves the address bar."""
-    if rate_limited(request, group="signin", rate=settings.SIGNIN_RATE, increment=False):
-        return signin_page(request, SignInCodeForm(), _("Too many attempts. Wait a minute."), 429)
+    """The personal link: signs in and goes to the form, so the token leaves the address bar.
+
+    A valid link always signs in: its 192-bit token cannot be guessed, so no limit guards
+    it, and nobody's failures at the same address (a carrier's NAT) can lock it out. Bad
+    links count apart from bad codes and only ever get 429 instead of 404.
+    """
     link = signin_link_use(token=token)
-    if link is None:
-        rate_limited(request, group="signin", rate=settings.SIGNIN_RATE, increment=True)
-        message = _("This link is not valid or was revoked. Ask your coordinator for a new one.")
-        return signin_page(request, SignInCodeForm(), message, 404)
-    sign_in(request, link)
-    return redirect("reports:report_new")
+    if link is not None:
+        sign_in(request, link)
+        return redirect("reports:report_new")
+    if signin_failures_exhausted(request, "link"):
+        return signin_page(request, SignInCodeForm(), _("Too many attempts. Wait a minute."), 429)
+    signin_failure_count(request, "link")
+    message = _("This link is not valid or was revoked. Ask your coordinator for a new one.")
+    return signin_page(request, SignInCodeForm(), message, 404)
 
 
 @never_cache
 def signin_code(request: HttpRequest) -> HttpResponse:
-    """The short code typed by hand. Only failed attempts count towards the limit, so
-    observers behind one mobile-network address do not lock each other out."""
+    """The short code typed by hand. Eight characters can be guessed, so after SIGNIN_RATE
+    wrong codes from one address no code is checked from it for the rest of the period;
+    only failures count, bad links do not, and the personal link still works."""
     form = SignInCodeForm(request.POST or None)
     if request.method != "POST" or not form.is_valid():
         return signin_page(request, form)
-    if rate_limited(request, group="signin", rate=settings.SIGNIN_RATE, increment=False):
-        return signin_page(request, form, _("Too many attempts. Wait a minute."), 429)
+    if signin_failures_exhausted(request, "code"):
+        message = _(
+            "Too many wrong codes from your network. Wait a minute, or open your personal link."
+        )
+        return signin_page(request, form, message, 429)
     link = signin_link_use(code=form.cleaned_data["code"])
     if link is None:
-        rate_limited(request, group="signin", rate=settings.SIGNIN_RATE, increment=True)
+        signin_failure_count(request, "code")
         form.add_error("code", _("This code is not valid or was revoked."))
         return signin_page(request, form)
     sign_in(request, link)
