@@ -61,6 +61,17 @@ def test_the_statistics_page_shows_the_charts_and_cites_the_methods(analyst, res
     assert "Mebane" in page.text and "Shpilkin" in page.text
 
 
+def test_p_values_read_in_one_notation_however_small(analyst, results):
+    run = StatisticsRun.objects.get(election=results)
+    run.result["digits"]["all"]["second_digit"]["p_value"] = 1.0032717938862528e-208
+    run.result["digits"]["all"]["last_digit"]["p_value"] = 0.25
+    run.save()
+    page = analyst.get(f"/protocols/statistics/?election={results.pk}")
+    assert "<td>1.0e-208</td>" in page.text
+    assert "<td>0.250</td>" in page.text
+    assert "e-208</td>" not in page.text.replace("<td>1.0e-208</td>", "")
+
+
 def test_the_statistics_json_has_every_test(analyst, results):
     body = analyst.get(f"/protocols/statistics.json?election={results.pk}").json()
     result = body["result"]

@@ -29,11 +29,21 @@ TEMPLATE_FILES = {
 CANDIDATES = "*candidates"
 OPERATORS = {"=": operator.eq, ">=": operator.ge, "<=": operator.le}
 SYMBOLS = {"=": "=", ">=": "≥", "<=": "≤"}
+# Bounds of a station's protocol unless its template says otherwise (`max_voters`,
+# `max_received`): no line above the ballots the station received (and found unaccounted).
+MAX_VOTERS = 10_000
+RECEIVED_PER_VOTER_LIMIT = 4
 
 
 @cache
 def _template_file(key: str) -> str:
     return (TEMPLATE_DIR / TEMPLATE_FILES[key]).read_text(encoding="utf-8")
+
+
+@cache
+def shipped_template(key: str) -> dict:
+    """A shipped template as read; not to be changed (template_load gives a copy)."""
+    return json.loads(_template_file(key)) if key in TEMPLATE_FILES else {}
 
 
 def template_load(key: str, candidates: list[str] = ()) -> dict:
@@ -116,6 +126,15 @@ class ProtocolTemplate:
         # Relations with their sides expanded once: checking 100,000 rows stays fast.
         self.relations = [self.compiled(relation) for relation in data["relations"]]
         self.soft_checks = [self.compiled(check) for check in data.get("soft_checks", [])]
+        # A form stored before names and bounds were added to the shipped file takes them there.
+        shipped = shipped_template(data.get("key", ""))
+        self.shipped_lines = {line["key"]: line for line in shipped.get("lines", [])}
+        self.max_voters = data.get("max_voters") or shipped.get("max_voters") or MAX_VOTERS
+        self.max_received = (
+            data.get("max_received")
+            or shipped.get("max_received")
+            or self.max_voters * RECEIVED_PER_VOTER_LIMIT
+        )
 
     def compiled(self, relation: dict) -> tuple[dict, list, list]:
         return relation, self.terms(relation["left"]), self.terms(relation["right"])
@@ -133,6 +152,23 @@ class ProtocolTemplate:
     def label(self, key: str) -> str:
         field = self._by_key[key]
         return field.get("name") or field.get(language()) or field.get("en", key)
+
+    def column_names(self, key: str) -> list[str]:
+        """Every header a file may give this line or candidate: its number, its names, the
+        header it had in the file the election was created from, and the CEC's spellings."""
+        field = self._by_key[key]
+        shipped = self.shipped_lines.get(key, {})
+        names = [field["number"], field.get("name"), field.get("header"), field.get("ru")]
+        names += [field.get("en"), *field.get("aliases", ()), *shipped.get("aliases", ())]
+        return [name for name in names if name]
+
+    def limit(self, key: str, values: dict[str, int]) -> int:
+        """The largest value line `key` may hold in a protocol with these values."""
+        if key == "voters" or key.startswith("cert_"):
+            return self.max_voters
+        if key in ("received", "unaccounted") or "received" not in values:
+            return self.max_received
+        return values["received"] + values.get("unaccounted", 0)
 
     def terms(self, side: list[str]) -> list[tuple[int, str]]:
         """Expand one side of a relation into (sign, line key) pairs present in this form."""

@@ -29,6 +29,7 @@ from reports.domain import forensics
 from reports.domain.protocol_checks import ProtocolTemplate, election_template
 from reports.domain.uploads import EvidenceRejected, inspect
 from reports.importers.results import Issue, ParsedRow
+from reports.importers.table import normalise
 from reports.models import (
     Category,
     Channel,
@@ -308,53 +309,102 @@ def official_results_import(
     rows,
     source: str,
     region: str = "",
+    keep_good_rows: bool = False,
 ) -> tuple[ResultsImport, list[Issue]]:
-    """Store official results in batches, upserting by (election, region, uik).
+    """Store official results, upserting by (election, region as compared, station number).
 
-    `rows` yields (ParsedRow | None, [Issue]) as `results_import.rows_parse` does. Clean
-    rows are checked against the control relations; a failing official protocol is kept and
-    flagged. Rows are committed batch by batch, so a large file does not hold one huge
-    transaction; reconciliation and aggregation are enqueued at the end.
+    `rows` yields (ParsedRow | None, [Issue]) as `reports.importers.results.rows_parse` does,
+    and may raise ImportFileError. All or nothing: the rows are written in one transaction,
+    rolled back when any row is refused (unless `keep_good_rows`) and whatever goes wrong.
+    The run in the import log is written first and finished in every case, with its outcome.
+    A failing official protocol is kept and flagged. Reconciliation and aggregation are
+    enqueued after commit.
 
     Rows are matched to the election's stations by number. Numbers are unique only within a
     region, so the matches are dropped again when the file turns out to hold several regions
     and no `region` was chosen.
     """
-    template = election_template(election)
-    stations = dict(Station.objects.filter(election=election).values_list("number", "pk"))
-    regions = set()
     run = ResultsImport.objects.create(election=election, source=source[:300])
     issues: list[Issue] = []
+    try:
+        with transaction.atomic():
+            official_results_write(run=run, rows=rows, issues=issues, region=region)
+            refused = any(issue.refused for issue in issues)
+            if refused and not keep_good_rows:
+                transaction.set_rollback(True)
+                run_rolled_back(run, ResultsImport.Outcome.REFUSED)
+            else:
+                run.outcome = (
+                    ResultsImport.Outcome.PARTIAL if refused else ResultsImport.Outcome.IMPORTED
+                )
+                transaction.on_commit(lambda: enqueue("election_results_refresh_task", election.pk))
+    except Exception as error:
+        run_rolled_back(run, ResultsImport.Outcome.FAILED)
+        run.error = getattr(error, "message", "") or repr(error)
+        raise
+    finally:
+        run.issue_count = len(issues)
+        run.issues = [issue.as_dict() for issue in issues[:STORED_ISSUES]]
+        run.finished_at = timezone.now()
+        run.save()
+    return run, issues
+
+
+def run_rolled_back(run: ResultsImport, outcome: str) -> None:
+    run.outcome = outcome
+    run.rows_imported = run.control_failed = 0
+
+
+def official_results_write(*, run: ResultsImport, rows, issues: list[Issue], region: str) -> None:
+    """Write the clean rows in batches, each place spelled as the election first stored it."""
+    election = run.election
+    template = election_template(election)
+    stations = dict(Station.objects.filter(election=election).values_list("number", "pk"))
+    spellings = place_spellings(election)
     batch: list[OfficialResult] = []
+    regions = set()
     for parsed, row_issues in rows:
         run.rows_read += 1
         issues += row_issues
         if parsed is not None:
-            regions.add(parsed.region.casefold())
-            batch.append(official_result_build(election, template, parsed, stations))
+            result = official_result_build(election, template, parsed, stations, spellings)
+            run.control_failed += bool(result.control_failures)
+            regions.add(result.region_key)
+            batch.append(result)
         if len(batch) >= IMPORT_BATCH:
             run.rows_imported += official_results_store(batch)
             batch = []
     run.rows_imported += official_results_store(batch)
     if len(regions) > 1 and not region and stations:
-        log.warning("%s holds several regions: rows not matched to stations", source)
+        log.warning("%s holds several regions: rows not matched to stations", run.source)
         OfficialResult.objects.filter(election=election).update(station=None)
-    run.issue_count = len(issues)
-    run.issues = [issue.as_dict() for issue in issues[:STORED_ISSUES]]
-    run.finished_at = timezone.now()
-    run.save()
-    transaction.on_commit(lambda: enqueue("election_results_refresh_task", election.pk))
-    return run, issues
+
+
+def place_spellings(election: Election) -> dict[tuple[str, str | None], str]:
+    """How the election's stored rows spell each region (key (region, None)) and each TIK
+    (key (region, TIK)), compared without case, spacing or ё/е."""
+    spellings = {}
+    stored = OfficialResult.objects.filter(election=election).values_list("region", "tik")
+    for region, tik in stored.distinct():
+        spellings.setdefault((normalise(region), None), region)
+        spellings.setdefault((normalise(region), normalise(tik)), tik)
+    return spellings
 
 
 def official_result_build(
-    election: Election, template: ProtocolTemplate, parsed: ParsedRow, stations: dict
+    election: Election,
+    template: ProtocolTemplate,
+    parsed: ParsedRow,
+    stations: dict,
+    spellings: dict,
 ) -> OfficialResult:
     check = template.check(parsed.lines)
+    region_key = normalise(parsed.region)
     return OfficialResult(
         election=election,
-        region=parsed.region,
-        tik=parsed.tik,
+        region=spellings.setdefault((region_key, None), parsed.region),
+        region_key=region_key,
+        tik=spellings.setdefault((region_key, normalise(parsed.tik)), parsed.tik),
         uik=parsed.uik,
         station_id=stations.get(parsed.uik),
         lines=parsed.lines,
@@ -365,13 +415,12 @@ def official_result_build(
 
 
 def official_results_store(batch: list[OfficialResult]) -> int:
-    with transaction.atomic():
-        OfficialResult.objects.bulk_create(
-            batch,
-            update_conflicts=True,
-            unique_fields=["election", "region", "uik"],
-            update_fields=["tik", "station", "lines", "control_failures", "soft_warnings", "url"],
-        )
+    OfficialResult.objects.bulk_create(
+        batch,
+        update_conflicts=True,
+        unique_fields=["election", "region_key", "uik"],
+        update_fields=["tik", "station", "lines", "control_failures", "soft_warnings", "url"],
+    )
     return len(batch)
 
 
@@ -702,6 +751,7 @@ def official_results_generate(*, election: Election, totals: dict, seed: int = 2
             OfficialResult(
                 election=election,
                 region=election.name,
+                region_key=normalise(election.name),
                 tik=station.tik.name,
                 uik=station.number,
                 station=station,
