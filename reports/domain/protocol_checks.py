@@ -135,6 +135,11 @@ class ProtocolTemplate:
             or shipped.get("max_received")
             or self.max_voters * RECEIVED_PER_VOTER_LIMIT
         )
+        self.fixed_limits = {
+            key: self.max_voters
+            for key in self.line_keys
+            if key == "voters" or key.startswith("cert_")
+        } | {key: self.max_received for key in ("received", "unaccounted")}
 
     def compiled(self, relation: dict) -> tuple[dict, list, list]:
         return relation, self.terms(relation["left"]), self.terms(relation["right"])
@@ -162,13 +167,20 @@ class ProtocolTemplate:
         names += [field.get("en"), *field.get("aliases", ()), *shipped.get("aliases", ())]
         return [name for name in names if name]
 
-    def limit(self, key: str, values: dict[str, int]) -> int:
-        """The largest value line `key` may hold in a protocol with these values."""
-        if key == "voters" or key.startswith("cert_"):
-            return self.max_voters
-        if key in ("received", "unaccounted") or "received" not in values:
-            return self.max_received
-        return values["received"] + values.get("unaccounted", 0)
+    def over_limits(self, values: dict[str, int]) -> list[tuple[str, int]]:
+        """The lines above the most they may hold, with that most: voters (and absentee
+        certificates) within `max_voters`, ballots received and found unaccounted within
+        `max_received`, every other line within the ballots received and unaccounted."""
+        if "received" in values:
+            ballots = values["received"] + values.get("unaccounted", 0)
+        else:
+            ballots = self.max_received
+        fixed = self.fixed_limits
+        return [
+            (key, limit)
+            for key, value in values.items()
+            if value > (limit := fixed.get(key, ballots))
+        ]
 
     def terms(self, side: list[str]) -> list[tuple[int, str]]:
         """Expand one side of a relation into (sign, line key) pairs present in this form."""
