@@ -77,7 +77,13 @@ def decode(data: bytes) -> str:
     A file that is UTF-8 up to some bad bytes is not read as Windows-1251 (which would turn
     all of it into nonsense): the error names the row of the bad bytes.
     """
-    if b"\x00" not in data:
+    zero = data.find(b"\x00")
+    if zero > data.find(b"\n") >= 0:
+        raise ImportFileError(
+            _("Row %(row)d holds a zero byte, which no text does.")
+            % {"row": data.count(b"\n", 0, zero) + 1}
+        )
+    if zero < 0:
         for encoding in ("utf-8-sig", "cp1251"):
             try:
                 text = data.decode(encoding)

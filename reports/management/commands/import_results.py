@@ -61,7 +61,7 @@ class Command(BaseCommand):
         except ImportFileError as error:
             raise CommandError(
                 _("%(file)s: %(problem)s. Nothing was imported.")
-                % {"file": path.name, "problem": error.message}
+                % {"file": path.name, "problem": error.message.rstrip(".")}
             ) from None
         for issue in issues:
             self.stdout.write(str(issue))
