@@ -348,7 +348,7 @@ def test_bad_bytes_past_the_first_batch_leave_nothing_written(db, tmp_path):
 def test_an_odd_digit_past_the_first_batch_refuses_the_whole_file(db, tmp_path):
     path = tmp_path / "odd.csv"
     path.write_text(csv_text(*many_rows(2500, {2299: {"c3": "1²00"}})), encoding="utf-8")
-    with pytest.raises(CommandError, match="Nothing was imported: 1 rows have errors"):
+    with pytest.raises(CommandError, match="Nothing was imported: 1 row has errors"):
         import_small(path)
     assert not OfficialResult.objects.exists()
     log = ResultsImport.objects.get()
@@ -447,7 +447,7 @@ def test_a_missing_file_is_refused(db, tmp_path):
 def test_a_truncated_csv_refuses_its_last_row(db, tmp_path):
     path = tmp_path / "cut.csv"
     path.write_text(csv_text(row(11), row(12))[:-60], encoding="utf-8")
-    with pytest.raises(CommandError, match="Nothing was imported: 1 rows"):
+    with pytest.raises(CommandError, match="Nothing was imported: 1 row has"):
         import_small(path)
     assert not OfficialResult.objects.exists()
 

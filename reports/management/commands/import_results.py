@@ -12,6 +12,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from reports.domain.protocol_checks import TEMPLATE_FILES, election_template, template_load
 from reports.importers.results import csv_header, line_count_guess, protocol_headers, rows_parse
@@ -82,9 +83,12 @@ class Command(BaseCommand):
         )
         if run.outcome == ResultsImport.Outcome.REFUSED:
             raise CommandError(
-                _(
+                ngettext(
+                    "Nothing was imported: %(refused)d row has errors. Correct it, or keep "
+                    "the good rows with --import-good-rows.",
                     "Nothing was imported: %(refused)d rows have errors. Correct them, or "
-                    "keep the good rows with --import-good-rows."
+                    "keep the good rows with --import-good-rows.",
+                    refused,
                 )
                 % {"refused": refused}
             )
