@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     BigIntegerField,
     BooleanField,
@@ -426,13 +426,55 @@ def official_result_build(
     )
 
 
+RESULT_UPDATED = ["tik", "station", "lines", "control_failures", "soft_warnings", "url"]
+RESULT_COLUMNS = ["election_id", "region", "region_key", "uik", "tik", "station_id", "lines",
+                  "control_failures", "soft_warnings", "url"]  # fmt: skip
+
+
 def official_results_store(batch: list[OfficialResult]) -> int:
+    """Upsert a batch by (election, region key, station number); on PostgreSQL through COPY
+    into a staging table, which takes a third of the time of Django's bulk upsert, whose
+    array parameters escape every quote of every JSON value in Python."""
+    if not batch:
+        return 0
+    if connection.vendor == "postgresql":
+        return official_results_copy(batch)
     OfficialResult.objects.bulk_create(
         batch,
         update_conflicts=True,
         unique_fields=["election", "region_key", "uik"],
-        update_fields=["tik", "station", "lines", "control_failures", "soft_warnings", "url"],
+        update_fields=RESULT_UPDATED,
     )
+    return len(batch)
+
+
+def official_results_copy(batch: list[OfficialResult]) -> int:
+    table = OfficialResult._meta.db_table
+    columns = ", ".join(RESULT_COLUMNS)
+    updates = ", ".join(
+        f"{column} = excluded.{column}"
+        for column in ["tik", "station_id", "lines", "control_failures", "soft_warnings", "url"]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS official_result_staging ON COMMIT DELETE ROWS "  # noqa: S608 (our own names)
+            f"AS SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        cursor.execute("TRUNCATE official_result_staging")
+        with cursor.copy(f"COPY official_result_staging ({columns}) FROM STDIN") as copy:
+            for result in batch:
+                copy.write_row(
+                    [
+                        result.election_id, result.region, result.region_key, result.uik,
+                        result.tik, result.station_id, json.dumps(result.lines),
+                        json.dumps(result.control_failures), json.dumps(result.soft_warnings),
+                        result.url,
+                    ]
+                )  # fmt: skip
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM official_result_staging "  # noqa: S608
+            f"ON CONFLICT (election_id, region_key, uik) DO UPDATE SET {updates}"
+        )
     return len(batch)
 
 
