@@ -42,7 +42,7 @@ from reports.domain import forensics
 from reports.domain.protocol_checks import ProtocolTemplate, election_template
 from reports.domain.uploads import EvidenceRejected, inspect
 from reports.importers.results import Issue, ParsedRow
-from reports.importers.table import normalise
+from reports.importers.table import ImportFileError, normalise
 from reports.models import (
     Category,
     Channel,
@@ -351,9 +351,13 @@ def official_results_import(
                     ResultsImport.Outcome.PARTIAL if refused else ResultsImport.Outcome.IMPORTED
                 )
                 transaction.on_commit(lambda: enqueue("election_results_refresh_task", election.pk))
+    except ImportFileError as error:  # the file or its header: refused, as a bad row is
+        run_rolled_back(run, ResultsImport.Outcome.REFUSED)
+        run.error = error.message
+        raise
     except Exception as error:
         run_rolled_back(run, ResultsImport.Outcome.FAILED)
-        run.error = getattr(error, "message", "") or repr(error)
+        run.error = repr(error)
         raise
     finally:
         run.issue_count = len(issues)
