@@ -18,6 +18,7 @@ Golos xlsx: `link`, `uik`, `kom1` (region), `kom2` (TIK), `kom3` ("УИК №N")
 
 import csv
 import io
+import itertools
 import re
 import zipfile
 import zlib
@@ -32,9 +33,11 @@ from django.utils.translation import gettext as _
 from reports.domain.protocol_checks import ProtocolTemplate
 from reports.importers.table import ImportFileError, decode, delimiter_of, normalise
 
-CSV_PLACE_COLUMNS = ("region", "tik", "uik", "url")
-CSV_OPTIONAL_COLUMNS = ("oik",)
-GOLOS_PLACE_COLUMNS = ("link", "uik", "kom1", "kom2", "kom3", "kom1nmb", "kom4", "kom5")
+# Place columns: the name in the file -> its role. Region, TIK and station are required.
+REQUIRED = ("region", "tik", "uik")
+CSV_PLACES = {"region": "region", "tik": "tik", "uik": "uik", "url": "url", "oik": "oik"}
+GOLOS_PLACES = {"link": "url", "uik": "uik", "kom1": "region", "kom2": "tik", "kom3": "kom3"}
+GOLOS_IGNORED = {name: name for name in ("kom1nmb", "kom4", "kom5")}  # read, not used
 STATION_NUMBER = re.compile(r"([0-9]+)")
 MAX_STATION_NUMBER = 99_999
 # Longer digit strings are beyond every limit: read as 10**MAX_DIGITS, never parsed whole.
@@ -223,12 +226,6 @@ def header_layout(
     )
 
 
-REQUIRED = ("region", "tik", "uik")
-CSV_PLACES = {"region": "region", "tik": "tik", "uik": "uik", "url": "url", "oik": "oik"}
-GOLOS_PLACES = {"link": "url", "uik": "uik", "kom1": "region", "kom2": "tik", "kom3": "kom3"}
-GOLOS_IGNORED = {name: name for name in ("kom1nmb", "kom4", "kom5")}  # read, not used
-
-
 def whole_number(value: object) -> int | None:
     """An int from a cell, or None for blank, fractional or non-numeric content.
 
@@ -306,7 +303,7 @@ def table_open(path: Path, template: ProtocolTemplate) -> Table:
         layout.spare[:] = [index for index in layout.spare if index != region_code]
     elif headerless(header, template):
         layout, start = positional_layout(header, template), 1
-        rows = iter([header, *rows])
+        rows = itertools.chain([header], rows)
     else:
         layout = header_layout(header, template, places=CSV_PLACES, spare_allowed=False)
     width = len(layout.headers)
