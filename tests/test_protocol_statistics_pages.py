@@ -6,7 +6,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from reports.domain.protocol_checks import template_load
-from reports.models import OfficialResult, StationFlag, StatisticsRun
+from reports.models import OfficialResult, StationFlag, StationReconciliation, StatisticsRun
 from reports.services.protocols import (
     results_aggregate,
     statistics_run_execute,
@@ -120,3 +120,21 @@ def test_the_service_queues_a_run_for_the_workers(results):
 def test_observers_and_visitors_see_no_statistics(url, observer_client, client, results):
     assert observer_client.get(url).status_code == 302
     assert client.get(url).status_code == 302
+
+
+def test_statistics_of_observers_copies_flag_the_copies_that_differ(results, stations):
+    lines = {"voters": 1000, "received": 600, "early": 0, "inside": 590, "outside": 10,
+             "cancelled": 0, "portable": 10, "stationary": 590, "invalid": 5, "valid": 595,
+             "lost": 0, "unaccounted": 0, "c1": 400, "c2": 195}  # fmt: skip
+    for number, differs in [(101, True), (102, False), (201, False)]:
+        StationReconciliation.objects.create(
+            election=results, station=stations[number], copies=1, lines=lines,
+            differs_from_official=differs,
+        )  # fmt: skip
+    run = StatisticsRun.objects.create(election=results, source="observers")
+    statistics_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.result["stations"]) == ("done", 3)
+    assert run.result["flags"]["copy_differs"] == 1
+    flag = StationFlag.objects.get(run=run, kind="copy_differs")
+    assert (flag.uik, flag.tik, flag.station_id) == (101, "Арбат", stations[101].pk)
