@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from reports.models import StationFlag, StatisticsRun
+from reports.models import StationFlag, StationReconciliation, StatisticsRun
 from reports.services.protocols import (
     statistics_run_execute,
     statistics_run_request,
@@ -41,6 +41,17 @@ def test_the_statistics_page_shows_the_charts_and_cites_the_methods(analyst, res
     assert page.text.count("<svg") == 5
     assert "Annals of Applied Statistics" in page.text
     assert "Mebane" in page.text and "Shpilkin" in page.text
+
+
+def test_p_values_read_in_one_notation_however_small(analyst, results):
+    run = StatisticsRun.objects.get(election=results)
+    run.result["digits"]["all"]["second_digit"]["p_value"] = 1.0032717938862528e-208
+    run.result["digits"]["all"]["last_digit"]["p_value"] = 0.25
+    run.save()
+    page = analyst.get(f"/protocols/statistics/?election={results.pk}")
+    assert "<td>1.0e-208</td>" in page.text
+    assert "<td>0.250</td>" in page.text
+    assert "e-208</td>" not in page.text.replace("<td>1.0e-208</td>", "")
 
 
 def test_the_statistics_json_has_every_test(analyst, results):
@@ -103,3 +114,21 @@ def test_the_charts_fit_their_axes_to_the_data_with_the_full_range_a_click_away(
     # The stations' turnouts lie between 41 % and 100 %: the fitted axis starts at 30.
     assert (first_x_label(fitted), first_x_label(full)) == ("30", "0")
     assert "range=full" in fitted
+
+
+def test_statistics_of_observers_copies_flag_the_copies_that_differ(results, stations):
+    lines = {"voters": 1000, "received": 600, "early": 0, "inside": 590, "outside": 10,
+             "cancelled": 0, "portable": 10, "stationary": 590, "invalid": 5, "valid": 595,
+             "lost": 0, "unaccounted": 0, "c1": 400, "c2": 195}  # fmt: skip
+    for number, differs in [(101, True), (102, False), (201, False)]:
+        StationReconciliation.objects.create(
+            election=results, station=stations[number], copies=1, lines=lines,
+            differs_from_official=differs,
+        )  # fmt: skip
+    run = StatisticsRun.objects.create(election=results, source="observers")
+    statistics_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.result["stations"]) == ("done", 3)
+    assert run.result["flags"]["copy_differs"] == 1
+    flag = StationFlag.objects.get(run=run, kind="copy_differs")
+    assert (flag.uik, flag.tik, flag.station_id) == (101, "Арбат", stations[101].pk)

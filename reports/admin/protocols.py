@@ -217,10 +217,13 @@ class OfficialResultAdmin(ReadOnlyAdmin):
 
 @admin.register(ResultsImport)
 class ResultsImportAdmin(ReadOnlyAdmin):
-    list_display = ["source", "election", "started_at", "rows_read", "rows_imported", "issue_count"]
+    list_display = [
+        "source", "election", "started_at", "outcome", "rows_read", "rows_imported", "issue_count",
+    ]  # fmt: skip
+    list_filter = ["outcome"]
     fields = [
-        "source", "election", "started_at", "finished_at", "rows_read", "rows_imported",
-        "issue_count", "issues_view",
+        "source", "election", "started_at", "finished_at", "outcome", "error", "rows_read",
+        "rows_imported", "control_failed", "issue_count", "issues_view",
     ]  # fmt: skip
     readonly_fields = fields
 

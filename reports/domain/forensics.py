@@ -19,7 +19,7 @@ dicts. Methods and their sources:
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln, xlogy
+from scipy.special import gammaln
 from scipy.stats import chi2
 
 ROBUST_Z = 3.0
@@ -176,12 +176,21 @@ def integer_probability(trials, p) -> np.ndarray:
     window = np.repeat(np.arange(len(low)), points)
     x = low[window] + (np.arange(points.sum()) - np.repeat(points.cumsum() - points, points))
     owner = station[window]
-    trials_, prob = n[owner].astype(float), p[owner]
+    # What depends on the station alone is computed once per station, not once per point.
+    with np.errstate(divide="ignore"):
+        log_n, log_p, log_q = gammaln(n + 1.0), np.log(p), np.log1p(-p)
+    rest = n[owner] - x
     log_pmf = (
-        gammaln(trials_ + 1) - gammaln(x + 1) - gammaln(trials_ - x + 1)
-        + xlogy(x, prob) + xlogy(trials_ - x, 1 - prob)
+        log_n[owner] - gammaln(x + 1.0) - gammaln(rest + 1.0)
+        + times_log(x, log_p[owner]) + times_log(rest, log_q[owner])
     )  # fmt: skip
     return np.bincount(owner, np.exp(log_pmf), minlength=len(n))
+
+
+def times_log(count: np.ndarray, log_value: np.ndarray) -> np.ndarray:
+    """count · log_value with 0 · log 0 = 0, as scipy's xlogy."""
+    with np.errstate(invalid="ignore"):
+        return np.where(count == 0, 0.0, count * log_value)
 
 
 def excess_summary(observed: np.ndarray, probability: np.ndarray) -> dict:

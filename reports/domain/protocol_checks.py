@@ -29,11 +29,21 @@ TEMPLATE_FILES = {
 CANDIDATES = "*candidates"
 OPERATORS = {"=": operator.eq, ">=": operator.ge, "<=": operator.le}
 SYMBOLS = {"=": "=", ">=": "≥", "<=": "≤"}
+# Bounds of a station's protocol unless its template says otherwise (`max_voters`,
+# `max_received`): no line above the ballots the station received (and found unaccounted).
+MAX_VOTERS = 10_000
+RECEIVED_PER_VOTER_LIMIT = 4
 
 
 @cache
 def _template_file(key: str) -> str:
     return (TEMPLATE_DIR / TEMPLATE_FILES[key]).read_text(encoding="utf-8")
+
+
+@cache
+def shipped_template(key: str) -> dict:
+    """A shipped template as read; not to be changed (template_load gives a copy)."""
+    return json.loads(_template_file(key)) if key in TEMPLATE_FILES else {}
 
 
 def template_load(key: str, candidates: list[str] = ()) -> dict:
@@ -116,6 +126,20 @@ class ProtocolTemplate:
         # Relations with their sides expanded once: checking 100,000 rows stays fast.
         self.relations = [self.compiled(relation) for relation in data["relations"]]
         self.soft_checks = [self.compiled(check) for check in data.get("soft_checks", [])]
+        # A form stored before names and bounds were added to the shipped file takes them there.
+        shipped = shipped_template(data.get("key", ""))
+        self.shipped_lines = {line["key"]: line for line in shipped.get("lines", [])}
+        self.max_voters = data.get("max_voters") or shipped.get("max_voters") or MAX_VOTERS
+        self.max_received = (
+            data.get("max_received")
+            or shipped.get("max_received")
+            or self.max_voters * RECEIVED_PER_VOTER_LIMIT
+        )
+        self.fixed_limits = {
+            key: self.max_voters
+            for key in self.line_keys
+            if key == "voters" or key.startswith("cert_")
+        } | {key: self.max_received for key in ("received", "unaccounted")}
 
     def compiled(self, relation: dict) -> tuple[dict, list, list]:
         return relation, self.terms(relation["left"]), self.terms(relation["right"])
@@ -133,6 +157,30 @@ class ProtocolTemplate:
     def label(self, key: str) -> str:
         field = self._by_key[key]
         return field.get("name") or field.get(language()) or field.get("en", key)
+
+    def column_names(self, key: str) -> list[str]:
+        """Every header a file may give this line or candidate: its number, its names, the
+        header it had in the file the election was created from, and the CEC's spellings."""
+        field = self._by_key[key]
+        shipped = self.shipped_lines.get(key, {})
+        names = [field["number"], field.get("name"), field.get("header"), field.get("ru")]
+        names += [field.get("en"), *field.get("aliases", ()), *shipped.get("aliases", ())]
+        return [name for name in names if name]
+
+    def over_limits(self, values: dict[str, int]) -> list[tuple[str, int]]:
+        """The lines above the most they may hold, with that most: voters (and absentee
+        certificates) within `max_voters`, ballots received and found unaccounted within
+        `max_received`, every other line within the ballots received and unaccounted."""
+        if "received" in values:
+            ballots = values["received"] + values.get("unaccounted", 0)
+        else:
+            ballots = self.max_received
+        fixed = self.fixed_limits
+        return [
+            (key, limit)
+            for key, value in values.items()
+            if value > (limit := fixed.get(key, ballots))
+        ]
 
     def terms(self, side: list[str]) -> list[tuple[int, str]]:
         """Expand one side of a relation into (sign, line key) pairs present in this form."""

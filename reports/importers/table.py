@@ -72,12 +72,27 @@ def normalise(header: str) -> str:
 
 
 def decode(data: bytes) -> str:
-    """Return the text of a CSV file in UTF-8 or Windows-1251, or raise ImportFileError."""
-    if b"\x00" not in data:
+    """Return the text of a CSV file in UTF-8 or Windows-1251, or raise ImportFileError.
+
+    A file that is UTF-8 up to some bad bytes is not read as Windows-1251 (which would turn
+    all of it into nonsense): the error names the row of the bad bytes.
+    """
+    zero = data.find(b"\x00")
+    if zero > data.find(b"\n") >= 0:
+        raise ImportFileError(
+            _("Row %(row)d holds a zero byte, which no text does.")
+            % {"row": data.count(b"\n", 0, zero) + 1}
+        )
+    if zero < 0:
         for encoding in ("utf-8-sig", "cp1251"):
             try:
                 text = data.decode(encoding)
-            except UnicodeDecodeError:
+            except UnicodeDecodeError as error:
+                if not data[: error.start].isascii():
+                    raise ImportFileError(
+                        _("Row %(row)d is not UTF-8 text like the rows before it.")
+                        % {"row": data.count(b"\n", 0, error.start) + 1}
+                    ) from None
                 continue
             if not CONTROL_CHARACTERS.search(text):
                 return text
@@ -86,12 +101,16 @@ def decode(data: bytes) -> str:
     )
 
 
+def delimiter_of(text: str) -> str:
+    """Comma, semicolon or tab: whichever the header row holds most of."""
+    first_line = text.split("\n", 1)[0]
+    return max(DELIMITERS, key=first_line.count)
+
+
 def read_table(data: bytes, columns: Sequence[Column]) -> Table:
     """Split a CSV file into rows of cells keyed by column; raise ImportFileError if unusable."""
     text = decode(data)
-    first_line = text.split("\n", 1)[0]
-    delimiter = max(DELIMITERS, key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text))
     try:
         header = next(reader, [])
         table = Table(headers=match_headers(header, columns), rows=[])

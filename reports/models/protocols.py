@@ -87,6 +87,9 @@ class OfficialResult(models.Model):
 
     election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="+")
     region = models.CharField(_("region"), max_length=200)
+    # The region as compared (case, spacing and ё/е aside): one row per station however a
+    # file spells its region.
+    region_key = models.CharField(max_length=200, editable=False)
     tik = models.CharField(_("territorial commission"), max_length=200)
     uik = models.PositiveIntegerField(_("station number"))
     station = models.ForeignKey(
@@ -103,7 +106,7 @@ class OfficialResult(models.Model):
         ordering = ["region", "uik"]
         constraints = [
             models.UniqueConstraint(
-                fields=["election", "region", "uik"], name="official_result_unique"
+                fields=["election", "region_key", "uik"], name="official_result_unique_key"
             )
         ]
 
@@ -114,6 +117,13 @@ class OfficialResult(models.Model):
 class ResultsImport(models.Model):
     """One run of `import_results`: what was read, kept, and which rows were refused."""
 
+    class Outcome(models.TextChoices):
+        RUNNING = "running", _("running")
+        IMPORTED = "imported", _("imported")
+        PARTIAL = "partial", _("good rows imported, bad rows refused")
+        REFUSED = "refused", _("refused: nothing imported")
+        FAILED = "failed", _("failed: nothing imported")
+
     election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="+")
     source = models.CharField(_("file"), max_length=300)
     started_at = models.DateTimeField(_("started"), default=timezone.now)
@@ -121,6 +131,13 @@ class ResultsImport(models.Model):
     rows_read = models.PositiveIntegerField(_("rows read"), default=0)
     rows_imported = models.PositiveIntegerField(_("rows imported"), default=0)
     issue_count = models.PositiveIntegerField(_("problems"), default=0)
+    outcome = models.CharField(
+        _("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.RUNNING
+    )
+    error = models.TextField(_("error"), blank=True)
+    control_failed = models.PositiveIntegerField(
+        _("rows kept with failed control relations"), default=0
+    )
     # The first problems, by row and column; the full list is printed by the command.
     issues = models.JSONField(_("problems found"), default=list, blank=True)
 

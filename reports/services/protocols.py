@@ -12,6 +12,7 @@ import json
 import logging
 import uuid as uuid_module
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,8 +23,19 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Value,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
@@ -32,6 +44,7 @@ from reports.domain import forensics
 from reports.domain.protocol_checks import ProtocolTemplate, election_template
 from reports.domain.uploads import EvidenceRejected, inspect, public_copy_write
 from reports.importers.results import Issue, ParsedRow
+from reports.importers.table import ImportFileError, normalise
 from reports.models import (
     Category,
     Channel,
@@ -344,53 +357,106 @@ def official_results_import(
     rows,
     source: str,
     region: str = "",
+    keep_good_rows: bool = False,
 ) -> tuple[ResultsImport, list[Issue]]:
-    """Store official results in batches, upserting by (election, region, uik).
+    """Store official results, upserting by (election, region as compared, station number).
 
-    `rows` yields (ParsedRow | None, [Issue]) as `results_import.rows_parse` does. Clean
-    rows are checked against the control relations; a failing official protocol is kept and
-    flagged. Rows are committed batch by batch, so a large file does not hold one huge
-    transaction; reconciliation and aggregation are enqueued at the end.
+    `rows` yields (ParsedRow | None, [Issue]) as `reports.importers.results.rows_parse` does,
+    and may raise ImportFileError. All or nothing: the rows are written in one transaction,
+    rolled back when any row is refused (unless `keep_good_rows`) and whatever goes wrong.
+    The run in the import log is written first and finished in every case, with its outcome.
+    A failing official protocol is kept and flagged. Reconciliation and aggregation are
+    enqueued after commit.
 
     Rows are matched to the election's stations by number. Numbers are unique only within a
     region, so the matches are dropped again when the file turns out to hold several regions
     and no `region` was chosen.
     """
-    template = election_template(election)
-    stations = dict(Station.objects.filter(election=election).values_list("number", "pk"))
-    regions = set()
     run = ResultsImport.objects.create(election=election, source=source[:300])
     issues: list[Issue] = []
+    try:
+        with transaction.atomic():
+            official_results_write(run=run, rows=rows, issues=issues, region=region)
+            refused = any(issue.refused for issue in issues)
+            if refused and not keep_good_rows:
+                transaction.set_rollback(True)
+                run_rolled_back(run, ResultsImport.Outcome.REFUSED)
+            else:
+                run.outcome = (
+                    ResultsImport.Outcome.PARTIAL if refused else ResultsImport.Outcome.IMPORTED
+                )
+                transaction.on_commit(lambda: enqueue("election_results_refresh_task", election.pk))
+    except ImportFileError as error:  # the file or its header: refused, as a bad row is
+        run_rolled_back(run, ResultsImport.Outcome.REFUSED)
+        run.error = error.message
+        raise
+    except Exception as error:
+        run_rolled_back(run, ResultsImport.Outcome.FAILED)
+        run.error = repr(error)
+        raise
+    finally:
+        run.issue_count = len(issues)
+        run.issues = [issue.as_dict() for issue in issues[:STORED_ISSUES]]
+        run.finished_at = timezone.now()
+        run.save()
+    return run, issues
+
+
+def run_rolled_back(run: ResultsImport, outcome: str) -> None:
+    run.outcome = outcome
+    run.rows_imported = run.control_failed = 0
+
+
+def official_results_write(*, run: ResultsImport, rows, issues: list[Issue], region: str) -> None:
+    """Write the clean rows in batches, each place spelled as the election first stored it."""
+    election = run.election
+    template = election_template(election)
+    stations = dict(Station.objects.filter(election=election).values_list("number", "pk"))
+    spellings = place_spellings(election)
     batch: list[OfficialResult] = []
+    regions = set()
     for parsed, row_issues in rows:
         run.rows_read += 1
         issues += row_issues
         if parsed is not None:
-            regions.add(parsed.region.casefold())
-            batch.append(official_result_build(election, template, parsed, stations))
+            result = official_result_build(election, template, parsed, stations, spellings)
+            run.control_failed += bool(result.control_failures)
+            regions.add(result.region_key)
+            batch.append(result)
         if len(batch) >= IMPORT_BATCH:
             run.rows_imported += official_results_store(batch)
             batch = []
     run.rows_imported += official_results_store(batch)
     if len(regions) > 1 and not region and stations:
-        log.warning("%s holds several regions: rows not matched to stations", source)
+        log.warning("%s holds several regions: rows not matched to stations", run.source)
         OfficialResult.objects.filter(election=election).update(station=None)
-    run.issue_count = len(issues)
-    run.issues = [issue.as_dict() for issue in issues[:STORED_ISSUES]]
-    run.finished_at = timezone.now()
-    run.save()
-    transaction.on_commit(lambda: enqueue("election_results_refresh_task", election.pk))
-    return run, issues
+
+
+def place_spellings(election: Election) -> dict[tuple[str, str | None], str]:
+    """How the election's stored rows spell each region (key (region, None)) and each TIK
+    (key (region, TIK)), compared without case, spacing or ё/е."""
+    spellings = {}
+    stored = OfficialResult.objects.filter(election=election).values_list("region", "tik")
+    for region, tik in stored.distinct():
+        spellings.setdefault((normalise(region), None), region)
+        spellings.setdefault((normalise(region), normalise(tik)), tik)
+    return spellings
 
 
 def official_result_build(
-    election: Election, template: ProtocolTemplate, parsed: ParsedRow, stations: dict
+    election: Election,
+    template: ProtocolTemplate,
+    parsed: ParsedRow,
+    stations: dict,
+    spellings: dict,
 ) -> OfficialResult:
     check = template.check(parsed.lines)
+    region_key = normalise(parsed.region)
     return OfficialResult(
         election=election,
-        region=parsed.region,
-        tik=parsed.tik,
+        region=spellings.setdefault((region_key, None), parsed.region),
+        region_key=region_key,
+        tik=spellings.setdefault((region_key, normalise(parsed.tik)), parsed.tik),
         uik=parsed.uik,
         station_id=stations.get(parsed.uik),
         lines=parsed.lines,
@@ -400,13 +466,53 @@ def official_result_build(
     )
 
 
+RESULT_UPDATED = ["tik", "station", "lines", "control_failures", "soft_warnings", "url"]
+RESULT_COLUMNS = ["election_id", "region", "region_key", "uik", "tik", "station_id", "lines",
+                  "control_failures", "soft_warnings", "url"]  # fmt: skip
+
+
 def official_results_store(batch: list[OfficialResult]) -> int:
-    with transaction.atomic():
-        OfficialResult.objects.bulk_create(
-            batch,
-            update_conflicts=True,
-            unique_fields=["election", "region", "uik"],
-            update_fields=["tik", "station", "lines", "control_failures", "soft_warnings", "url"],
+    """Upsert a batch by (election, region key, station number); on PostgreSQL through COPY
+    into a staging table, which takes a third of the time of Django's bulk upsert, whose
+    array parameters escape every quote of every JSON value in Python."""
+    if not batch:
+        return 0
+    if connection.vendor == "postgresql":
+        return official_results_copy(batch)
+    OfficialResult.objects.bulk_create(
+        batch,
+        update_conflicts=True,
+        unique_fields=["election", "region_key", "uik"],
+        update_fields=RESULT_UPDATED,
+    )
+    return len(batch)
+
+
+def official_results_copy(batch: list[OfficialResult]) -> int:
+    table = OfficialResult._meta.db_table
+    columns = ", ".join(RESULT_COLUMNS)
+    updates = ", ".join(
+        f"{column} = excluded.{column}"
+        for column in ["tik", "station_id", "lines", "control_failures", "soft_warnings", "url"]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS official_result_staging ON COMMIT DELETE ROWS "  # noqa: S608 (our own names)
+            f"AS SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        cursor.execute("TRUNCATE official_result_staging")
+        rows = (
+            (
+                result.election_id, result.region, result.region_key, result.uik, result.tik,
+                result.station_id, json.dumps(result.lines), json.dumps(result.control_failures),
+                json.dumps(result.soft_warnings), result.url,
+            )
+            for result in batch
+        )  # fmt: skip
+        rows_copy(cursor, "official_result_staging", RESULT_COLUMNS, rows)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM official_result_staging "  # noqa: S608
+            f"ON CONFLICT (election_id, region_key, uik) DO UPDATE SET {updates}"
         )
     return len(batch)
 
@@ -541,7 +647,7 @@ def statistics_run_execute(*, run_id: int) -> bool:
         )
         raise
     with transaction.atomic():
-        StationFlag.objects.bulk_create(flags, batch_size=2000)
+        station_flags_store(run_id, flags)
         StatisticsRun.objects.filter(pk=run_id).update(
             status=StatisticsRun.Status.DONE, finished_at=timezone.now(), result=result
         )
@@ -588,34 +694,48 @@ class StationRows:
     differs: np.ndarray
 
 
+STATISTICS_KEYS = ("voters", "early", "inside", "outside", "invalid", "valid")
+
+
+def line_values(keys: list[str], field: str = "lines") -> list:
+    """Each line of the JSON column as an integer read by the database (0 when absent), so
+    no row's JSON is decoded in Python: that took most of a national run's time."""
+    return [Coalesce(Cast(KT(f"{field}__{key}"), BigIntegerField()), 0) for key in keys]
+
+
 def statistics_rows(election: Election, source: str, template: ProtocolTemplate):
-    """Read the stations for the statistics: official results or observers' consensus."""
+    """Read the stations for the statistics into arrays: official results or observers'
+    consensus, without building model instances."""
+    keys = [*STATISTICS_KEYS, *template.candidate_keys]
     if source == ResultSource.OBSERVERS:
         queryset = StationReconciliation.objects.filter(election=election, copies__gt=0)
-        values = queryset.values_list(
-            "station__tik__okrug__name", "station__tik__name", "station__number", "lines",
-            "station_id", "station__is_temporary", "differs_from_official",
-        )  # fmt: skip
-        records = [(*row[:6], False, row[6]) for row in values]
+        places = ("station__tik__okrug__name", "station__tik__name", "station__number")
+        failed = Value(False)
+        differs = F("differs_from_official")
     else:
-        differs = set(
+        queryset = OfficialResult.objects.filter(election=election)
+        places = ("region", "tik", "uik")
+        failed = ~Q(control_failures=[])
+        differs = Exists(
             StationReconciliation.objects.filter(
-                election=election, differs_from_official=True
-            ).values_list("station_id", flat=True)
+                station_id=OuterRef("station_id"), differs_from_official=True
+            )
         )
-        results = OfficialResult.objects.filter(election=election)
-        failed = set(results.exclude(control_failures=[]).values_list("pk", flat=True))
-        values = results.values_list(
-            "region", "tik", "uik", "lines", "station_id", "station__is_temporary", "pk"
+    records = list(
+        queryset.order_by().values_list(
+            *places,
+            "station_id",
+            Coalesce("station__is_temporary", False),
+            ExpressionWrapper(failed, output_field=BooleanField()),
+            ExpressionWrapper(differs, output_field=BooleanField()),
+            *line_values(keys),
         )
-        records = [(*row[:5], bool(row[5]), row[6] in failed, row[4] in differs) for row in values]
-    keys = ["voters", "early", "inside", "outside", "invalid", "valid", *template.candidate_keys]
-    matrix = np.array(
-        [[lines.get(key) or 0 for key in keys] for _r, _t, _u, lines, *_rest in records],
-        dtype=np.int64,
-    ).reshape(len(records), len(keys))
-    region_labels = np.unique([r[0] for r in records], return_inverse=True)[1]
-    tik_labels = np.unique([f"{r[0]}\x00{r[1]}" for r in records], return_inverse=True)[1]
+    )
+    columns = list(zip(*records, strict=True)) or [()] * (7 + len(keys))
+    matrix = np.array(columns[7:], dtype=np.int64).reshape(len(keys), len(records)).T
+    region_labels = np.unique(np.array(columns[0], dtype=object), return_inverse=True)[1]
+    tik_names = [f"{region}\x00{tik}" for region, tik in zip(columns[0], columns[1], strict=True)]
+    tik_labels = np.unique(np.array(tik_names, dtype=object), return_inverse=True)[1]
     stations = forensics.Stations.build(
         voters=matrix[:, 0],
         issued=matrix[:, 1:4].sum(axis=1),
@@ -624,20 +744,47 @@ def statistics_rows(election: Election, source: str, template: ProtocolTemplate)
         votes=matrix[:, 6:],
         tik=tik_labels,
         region=region_labels,
-        temporary=[r[5] for r in records],
+        temporary=columns[4],
     )
     rows = StationRows(
-        region=[r[0] for r in records],
-        tik=[r[1] for r in records],
-        uik=[r[2] for r in records],
-        station=[r[4] for r in records],
-        control_failed=np.array([r[6] for r in records], dtype=bool),
-        differs=np.array([r[7] for r in records], dtype=bool),
+        region=list(columns[0]),
+        tik=list(columns[1]),
+        uik=list(columns[2]),
+        station=list(columns[3]),
+        control_failed=np.array(columns[5], dtype=bool),
+        differs=np.array(columns[6], dtype=bool),
     )
     return stations, rows
 
 
-def statistics_compute(run: StatisticsRun) -> tuple[dict, list[StationFlag]]:
+FLAG_COLUMNS = ["region", "tik", "uik", "station_id", "kind", "value"]
+
+
+def station_flags_store(run_id: int, flags: list[tuple]) -> None:
+    """Store a run's flags, each (region, tik, uik, station_id, kind, value); on PostgreSQL
+    by COPY, without building a model instance per flag."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            rows = ((run_id, *flag) for flag in flags)
+            rows_copy(cursor, StationFlag._meta.db_table, ["run_id", *FLAG_COLUMNS], rows)
+        return
+    StationFlag.objects.bulk_create(
+        (
+            StationFlag(run_id=run_id, **dict(zip(FLAG_COLUMNS, flag, strict=True)))
+            for flag in flags
+        ),
+        batch_size=2000,
+    )
+
+
+def rows_copy(cursor, table: str, columns: list[str], rows: Iterable[Sequence]) -> None:
+    """COPY rows into a PostgreSQL table: the fastest way in, values escaped by psycopg."""
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def statistics_compute(run: StatisticsRun) -> tuple[dict, list[tuple]]:
     template = election_template(run.election)
     stations, rows = statistics_rows(run.election, run.source, template)
     names = [template.label(key) for key in template.candidate_keys]
@@ -649,17 +796,16 @@ def statistics_compute(run: StatisticsRun) -> tuple[dict, list[StationFlag]]:
     masks[StationFlag.Kind.CONTROL] = rows.control_failed
     masks[StationFlag.Kind.COPY_DIFFERS] = rows.differs
     flags = [
-        StationFlag(
-            run=run,
-            region=rows.region[i],
-            tik=rows.tik[i],
-            uik=rows.uik[i],
-            station_id=rows.station[i],
-            kind=kind,
-            value=float(values[kind][i]) if kind in values else None,
+        (
+            rows.region[i],
+            rows.tik[i],
+            rows.uik[i],
+            rows.station[i],
+            kind,
+            float(values[kind][i]) if kind in values else None,
         )
         for kind, mask in masks.items()
-        for i in np.flatnonzero(mask)
+        for i in np.flatnonzero(mask).tolist()
     ]
     result = {
         "stations": len(stations),
@@ -773,6 +919,7 @@ def official_results_generate(*, election: Election, totals: dict, seed: int = 2
             OfficialResult(
                 election=election,
                 region=election.name,
+                region_key=normalise(election.name),
                 tik=station.tik.name,
                 uik=station.number,
                 station=station,
