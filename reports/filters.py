@@ -5,7 +5,9 @@ A value that does not parse (a date, a number, an unknown code) is a 400 naming 
 
 import django_filters as filters
 from django import forms
+from django_filters.fields import IsoDateTimeField
 
+from reports.domain.times import MomentField
 from reports.models import (
     Alert,
     Category,
@@ -24,6 +26,14 @@ class IntegerFilter(filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class MomentIsoField(MomentField, IsoDateTimeField):
+    """An ISO 8601 time, checked by moment_check: a real offset, years 2000–2099."""
+
+
+class MomentFilter(filters.IsoDateTimeFilter):
+    field_class = MomentIsoField
+
+
 class PlaceFilter(filters.FilterSet):
     """Filters shared by incidents and reports: where, what, and which status."""
 
@@ -38,8 +48,8 @@ class PlaceFilter(filters.FilterSet):
 
 class IncidentFilter(PlaceFilter):
     severity = filters.ChoiceFilter(choices=Severity.choices)
-    after = filters.IsoDateTimeFilter(field_name="last_at", lookup_expr="gte")
-    before = filters.IsoDateTimeFilter(field_name="last_at", lookup_expr="lt")
+    after = MomentFilter(field_name="last_at", lookup_expr="gte")
+    before = MomentFilter(field_name="last_at", lookup_expr="lt")
     needs_mobile_group = filters.BooleanFilter()
     needs_lawyer = filters.BooleanFilter()
 
@@ -51,8 +61,8 @@ class IncidentFilter(PlaceFilter):
 class ReportFilter(PlaceFilter):
     reporter_role = filters.ChoiceFilter(choices=ReporterRole.choices)
     incident = IntegerFilter(field_name="incident_id")
-    after = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    before = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    after = MomentFilter(field_name="received_at", lookup_expr="gte")
+    before = MomentFilter(field_name="received_at", lookup_expr="lt")
 
     class Meta:
         model = Report
@@ -77,8 +87,8 @@ class CategoryFilter(filters.FilterSet):
 
 class TallyFilter(filters.FilterSet):
     election = IntegerFilter(field_name="election_id")
-    after = filters.IsoDateTimeFilter(field_name="hour", lookup_expr="gte")
-    before = filters.IsoDateTimeFilter(field_name="hour", lookup_expr="lt")
+    after = MomentFilter(field_name="hour", lookup_expr="gte")
+    before = MomentFilter(field_name="hour", lookup_expr="lt")
 
     class Meta:
         model = Tally
@@ -89,7 +99,7 @@ class AlertFilter(filters.FilterSet):
     election = IntegerFilter(field_name="election_id")
     okrug = IntegerFilter(field_name="okrug_id")
     station = IntegerFilter(field_name="station__number")
-    after = filters.IsoDateTimeFilter(field_name="raised_at", lookup_expr="gte")
+    after = MomentFilter(field_name="raised_at", lookup_expr="gte")
 
     class Meta:
         model = Alert

@@ -67,11 +67,12 @@ def test_any_other_station_can_be_given_by_number(observer_client, report_form_d
     assert Report.objects.get(uuid=data["uuid"]).station.number == 3601
 
 
-def test_the_time_typed_is_read_in_the_elections_zone(observer_client, report_form_data):
-    data = report_form_data(occurred_at="2020-09-13T07:45")
+def test_the_time_typed_is_read_in_the_elections_zone(observer_client, report_form_data, election):
+    day = election.date - dt.timedelta(days=1)
+    data = report_form_data(occurred_at=f"{day:%Y-%m-%d}T07:45")
     observer_client.post("/report/", data)
     occurred = Report.objects.get(uuid=data["uuid"]).occurred_at
-    assert occurred == dt.datetime(2020, 9, 13, 4, 45, tzinfo=dt.UTC)  # 07:45 Moscow
+    assert occurred == dt.datetime.combine(day, dt.time(4, 45), tzinfo=dt.UTC)  # 07:45 Moscow
 
 
 def test_same_uuid_again_returns_the_stored_report(observer_client, report_form_data):

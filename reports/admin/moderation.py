@@ -32,6 +32,7 @@ from reports.admin.base import (
     station_label,
 )
 from reports.admin.filters import (
+    AggregationFilter,
     AuditRecentFilter,
     IncidentChannelFilter,
     IncidentTrustFilter,
@@ -377,11 +378,11 @@ class ReportAdmin(RecordExportMixin, ContactMixin, PanelAdmin):
 
     list_display = [
         "received_at", "station_number", "okrug", "category_id", "reporter", "channel",
-        "status", "incident_link",
+        "status", "incident_link", "quarantine",
     ]  # fmt: skip
     list_filter = [
         OkrugFilter, TikFilter, StationNumberFilter, "category", PhaseFilter, "status",
-        "channel", "trust", ReceivedFilter,
+        "channel", "trust", ReceivedFilter, AggregationFilter,
     ]  # fmt: skip
     list_select_related = ["station__okrug", "observer"]
     search_fields = ["station__number"]
@@ -392,8 +393,9 @@ class ReportAdmin(RecordExportMixin, ContactMixin, PanelAdmin):
         "uuid", "station", "category", "reporter", "contact", "channel", "occurred_at",
         "received_at", "description", "count", "complaint_filed", "police_called",
         "violation_stopped", "needs_mobile_group", "needs_lawyer", "status", "incident",
+        "quarantined_at", "aggregation_error",
     ]  # fmt: skip
-    readonly_fields = ["reporter", "contact"]
+    readonly_fields = ["reporter", "contact", "quarantined_at", "aggregation_error"]
 
     def get_inlines(self, request, obj):
         return [EvidenceInline, QuestionInline]
@@ -401,6 +403,13 @@ class ReportAdmin(RecordExportMixin, ContactMixin, PanelAdmin):
     @admin.display(description=_("reporter"))
     def reporter(self, report: models.Report) -> str:
         return reporter_label(report)
+
+    @admin.display(description=_("aggregation"))
+    def quarantine(self, report: models.Report) -> str:
+        """Empty unless aggregation failed on the report: then the error, shortened."""
+        if report.quarantined_at is None:
+            return ""
+        return _("quarantined: %(error)s") % {"error": report.aggregation_error[:80]}
 
     @admin.display(description=_("incident"))
     def incident_link(self, report: models.Report) -> str:

@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
 from reports.domain import records
@@ -43,7 +44,7 @@ def export_dataset(
 ) -> tuple[type[records.Record], QuerySet]:
     """The record shape and rows of an export, filtered as the API filters its lists.
 
-    Raises ExportFiltersInvalid with field errors when the filters do not validate.
+    Raises ExportFiltersInvalid with field errors when a filter is unknown or does not validate.
     """
     if shape == ExportShape.INCIDENTS:
         record, rows, filterset_class = (
@@ -56,6 +57,12 @@ def export_dataset(
             records.report_record(scope),
             records.report_rows(scope),
             ReportFilter,
+        )
+    unknown = sorted(set(filters) - set(filterset_class.base_filters))
+    if unknown:
+        message = str(_("No such filter."))
+        raise ExportFiltersInvalid(
+            {name: [{"message": message, "code": "unknown"}] for name in unknown}
         )
     filterset = filterset_class(data=filters, queryset=rows)
     if not filterset.is_valid():

@@ -20,11 +20,21 @@ BROKER_ERRORS = (OperationalError, RedisError, OSError)
 
 
 def task_enqueue(name: str, *args) -> bool:
-    """Send one task now; False, logged, when the broker cannot take it."""
+    """Send one task now; False, logged, when the broker cannot take it.
+
+    In-process mode (no REDIS_URL) runs the task here, inside the caller's request: its
+    failure is logged and returned as False, as a worker's would stay in the worker, so a
+    volunteer's report is still answered as received and a later run does the work.
+    """
     try:
         app.tasks[name].delay(*args)
     except BROKER_ERRORS:
         log.warning("could not enqueue %s%r; a periodic run will do the work", name, args)
+        return False
+    except Exception:
+        if not app.conf.task_always_eager:
+            raise
+        log.exception("task %s%r failed in-process; a later run will do the work", name, args)
         return False
     return True
 
