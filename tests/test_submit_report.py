@@ -157,6 +157,8 @@ BAD_INPUT = [
     ("category", "Z9", "Выберите корректный вариант", "Select a valid choice"),
     ("occurred_at", "вчера", "Введите правильную дату и время", "Enter a valid date/time"),
     ("occurred_at", "2999-01-01T10:00", "Это время в будущем", "This time is in the future"),
+    ("occurred_at", "0001-01-01T00:00", "Это время раньше выборов", "This time is before the"),
+    ("occurred_at", "2026-01-01T00:00+20:00", "Смещение часового пояса", "A time zone offset"),
     ("description", "ы" * 5001, "не более 5000 символов", "at most 5000 characters"),
     ("count", "-3", "больше либо равно 0", "greater than or equal to 0"),
     ("count", "100001", "меньше либо равно 100000", "less than or equal to 100000"),
@@ -175,7 +177,7 @@ def test_bad_input_is_explained_in_the_observers_language(
         data["station"] = "other"
     response = language(observer_client, code).post("/report/", data)
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert (russian if code == "ru" else english) in response.content.decode()
     assert not Report.objects.exists()
 
