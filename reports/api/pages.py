@@ -81,7 +81,8 @@ def export_new(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect("exports:status", job.pk)
     jobs = ExportJob.objects.filter(requested_by=request.user)[:10]
-    return render(request, "exports/new.html", {"form": form, "jobs": jobs})
+    context = {"form": form, "jobs": jobs}
+    return render(request, "exports/new.html", context, status=400 if form.errors else 200)
 
 
 @staff_member_required
