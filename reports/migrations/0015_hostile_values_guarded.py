@@ -7,6 +7,20 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def values_out_of_range_cleared(apps, schema_editor):
+    """Before the CHECK constraints: device times outside 2000–2099 (a phone whose clock was
+    reset, or the year-1 time of issue 14 that PostgreSQL cannot read back) and turnout
+    counts no station can have become empty. Neither counts: the receipt time is the
+    report's time, and a count is kept only if plausible. The UPDATEs read no row."""
+    Report = apps.get_model("reports", "Report")
+    TurnoutCount = apps.get_model("reports", "TurnoutCount")
+    early, late = reports.domain.times.EARLIEST, reports.domain.times.LATEST
+    outside = models.Q(occurred_at__lt=early) | models.Q(occurred_at__gte=late)
+    Report.objects.filter(outside).update(occurred_at=None)
+    for field in ("own_tally", "announced"):
+        TurnoutCount.objects.filter(**{f"{field}__gt": 1_000_000}).update(**{field: None})
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -40,6 +54,7 @@ class Migration(migrations.Migration):
             name='received_at',
             field=models.DateTimeField(db_index=True, default=django.utils.timezone.now, validators=[reports.domain.times.moment_check], verbose_name='received'),
         ),
+        migrations.RunPython(values_out_of_range_cleared, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='incident',
             constraint=models.CheckConstraint(condition=models.Q(('first_at__gte', datetime.datetime(2000, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)), ('first_at__lt', datetime.datetime(2100, 1, 1, 0, 0, tzinfo=datetime.timezone.utc))), name='incident_first_at_in_range'),
