@@ -131,7 +131,7 @@ def test_staff_without_report_permission_export_the_public_dataset_only(dataset,
         "/exports/", {"shape": "reports", "format": "csv", "scope": "full"}
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert not ExportJob.objects.exists()
 
 
