@@ -22,8 +22,17 @@ from reports.models import (
 )
 
 
+ID_MAX = 2**63 - 1
+
+
 class IntegerFilter(filters.NumberFilter):
+    """A whole number from 0 to the largest id a database stores (SQLite cannot even compare
+    a larger one)."""
+
     field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, min_value=0, max_value=ID_MAX, **kwargs)
 
 
 class MomentIsoField(MomentField, IsoDateTimeField):

@@ -97,6 +97,12 @@ def test_a_list_refuses_a_time_postgresql_cannot_read(reader, value):
         assert "between the years 2000 and 2099" in response.json()["after"][0]
 
 
+@pytest.mark.parametrize("value", [str(10**25), "-1"])
+def test_a_list_refuses_an_id_no_database_stores(stations, value):
+    response = client().get("/api/v1/incidents/", {"okrug": value}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400 and "okrug" in response.json()
+
+
 def test_a_sync_cursor_with_an_impossible_time_is_refused(reader):
     response = reader.get("/api/v1/incidents/", {"changed_since": "0001-01-01T00:00:00+05:00"})
     assert response.status_code == 400 and "changed_since" in response.json()
