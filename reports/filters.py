@@ -21,7 +21,6 @@ from reports.models import (
     Tally,
 )
 
-
 ID_MAX = 2**63 - 1
 
 

@@ -9,13 +9,14 @@ import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 from django.test import Client
 
 from observer.celery import app as celery_app
-from reports.models import Alert, Category, Report
+from reports.models import Alert, AuditEntry, Category, Report
 from reports.services import aggregation
 from reports.services.aggregation import (
     pending_count,
@@ -95,6 +96,28 @@ def test_the_admin_lists_quarantined_reports_with_their_error(poisoned):
     assert "quarantined: KeyError" in page
     detail = browser.get(f"/admin/reports/report/{bad.pk}/change/").content.decode()
     assert "KeyError" in detail
+
+
+def test_a_moderator_sends_a_quarantined_report_to_aggregation_again(poisoned, moderator):
+    bad, _good = poisoned
+    reports_aggregate_pending(seconds=30)
+    poison(bad, "trust", 1)  # the cause, fixed
+    moderator.user_permissions.add(Permission.objects.get(codename="change_report"))
+    browser = Client()
+    browser.force_login(moderator)
+    browser.cookies["django_language"] = "en"
+
+    response = browser.post(
+        "/admin/reports/report/",
+        {"action": "aggregate_again", "_selected_action": [bad.pk]},
+        follow=True,
+    )
+    reports_aggregate_pending(seconds=30)
+
+    assert "1 report sent to aggregation again." in response.content.decode()
+    bad.refresh_from_db()
+    assert bad.quarantined_at is None and bad.aggregated_at is not None
+    assert AuditEntry.objects.filter(action="report_quarantine_release", object_id=str(bad.pk))
 
 
 def test_recount_check_fails_while_a_report_is_quarantined(poisoned):

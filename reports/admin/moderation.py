@@ -53,6 +53,7 @@ from reports.selectors import (
     reports_for,
     severity_rank,
 )
+from reports.services.aggregation import reports_quarantine_release
 from reports.services.incidents import (
     DecisionRefused,
     incident_claim,
@@ -371,7 +372,7 @@ class IncidentAdmin(RecordExportMixin, PanelAdmin):
 class ReportAdmin(RecordExportMixin, ContactMixin, PanelAdmin):
     export_record = records.FullReportRecord
     export_name = "reports"
-    actions = ["export_records_csv", "export_records_json"]
+    actions = ["export_records_csv", "export_records_json", "aggregate_again"]
 
     def scope(self, user) -> QuerySet:
         return reports_for(user)
@@ -403,6 +404,22 @@ class ReportAdmin(RecordExportMixin, ContactMixin, PanelAdmin):
     @admin.display(description=_("reporter"))
     def reporter(self, report: models.Report) -> str:
         return reporter_label(report)
+
+    @admin.action(
+        permissions=["change"], description=_("Aggregate selected quarantined reports again")
+    )
+    def aggregate_again(self, request, queryset):
+        released = reports_quarantine_release(
+            report_ids=queryset.values_list("pk", flat=True), actor=request.user
+        )
+        self.message_user(
+            request,
+            ngettext(
+                "%d report sent to aggregation again.", "%d reports sent to aggregation again.",
+                released,
+            ) % released,
+            messages.SUCCESS,
+        )  # fmt: skip
 
     @admin.display(description=_("aggregation"))
     def quarantine(self, report: models.Report) -> str:

@@ -222,6 +222,26 @@ def report_quarantine(*, report_id: int, error: Exception) -> bool:
     return True
 
 
+@transaction.atomic
+def reports_quarantine_release(*, report_ids: Iterable[int], actor) -> int:
+    """Send quarantined reports to aggregation again (after the cause was fixed); audited.
+
+    Returns how many were quarantined and are now pending. A report that still fails is
+    quarantined again, with a new alert.
+    """
+    quarantined = list(
+        Report.objects.filter(pk__in=list(report_ids), quarantined_at__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "aggregation_error")
+    )
+    for pk, error in quarantined:
+        audit_record(
+            actor=actor, action="report_quarantine_release", obj=Report(pk=pk),
+            before={"error": error},
+        )  # fmt: skip
+    return report_mark_changed(report_ids=[pk for pk, _error in quarantined])
+
+
 def _reports_aggregate(report_ids: Sequence[int], batch: int, claimed: list[int]) -> int:
     """reports_aggregate's one transaction; fills `claimed` as soon as the claim is made."""
     with transaction.atomic():
