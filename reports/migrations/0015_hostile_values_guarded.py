@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='report',
             name='aggregation_error',
-            field=models.TextField(blank=True, verbose_name='aggregation error'),
+            field=models.TextField(blank=True, db_default='', default='', verbose_name='aggregation error'),
         ),
         migrations.AddField(
             model_name='report',

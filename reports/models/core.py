@@ -401,7 +401,10 @@ class Report(models.Model):
     aggregated_at = models.DateTimeField(null=True, blank=True)
     # Set when aggregating this report failed: later runs skip it until it is changed.
     quarantined_at = models.DateTimeField(_("quarantined"), null=True, blank=True)
-    aggregation_error = models.TextField(_("aggregation error"), blank=True)
+    # A database default too: raw INSERTs (benchmarks, repairs) need not name it.
+    aggregation_error = models.TextField(
+        _("aggregation error"), blank=True, default="", db_default=""
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
 
     class Meta:
