@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from reports.domain.times import MomentField, report_time_check
 from reports.models import Category, Election, Phase, Station
+from reports.models.core import REPORT_COUNT_MAX
 from reports.services.submission import ReportInput
 
 FLAGS = ("complaint_filed", "police_called", "violation_stopped", "needs_mobile_group")
@@ -107,7 +108,7 @@ class ReportForm(forms.Form):
         label=_("How many (people in a line, ballots in a bundle…)"),
         required=False,
         min_value=0,
-        max_value=100_000,
+        max_value=REPORT_COUNT_MAX,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     complaint_filed = forms.BooleanField(label=_("A complaint was filed"), required=False)

@@ -8,6 +8,7 @@ records, none to the database); the row gets the final count.
 """
 
 import gzip
+import json
 import logging
 import os
 from contextlib import AbstractContextManager, nullcontext
@@ -129,10 +130,22 @@ def export_run(*, job_id) -> bool:
     except Exception as error:
         log.exception("export %s failed", job.pk)
         ExportJob.objects.filter(pk=job.pk).update(
-            status=ExportJob.Status.FAILED, error=str(error)[:500], finished_at=timezone.now()
+            status=ExportJob.Status.FAILED,
+            error=export_error_text(error),
+            finished_at=timezone.now(),
         )
         raise
     return True
+
+
+def export_error_text(error: Exception) -> str:
+    """What a failed job tells its requester: the filters' errors as they are, any other
+    failure by its kind only (a database's message can quote SQL); the log has the rest."""
+    if isinstance(error, ExportFiltersInvalid):
+        return json.dumps(error.errors, ensure_ascii=False)[:500]
+    return _("The export failed (%(kind)s). Headquarters can read the details in the log.") % {
+        "kind": type(error).__name__
+    }
 
 
 def _export_write(job: ExportJob) -> None:
