@@ -65,7 +65,7 @@ def cycle_from(graph: dict[str, set[str]]) -> list[str]:
         stack.append(node)
         for successor in sorted(graph[node]):
             if state.get(successor) == "open":
-                return stack[stack.index(successor) :] + [successor]
+                return [*stack[stack.index(successor) :], successor]
             if successor not in state and (found := visit(successor)):
                 return found
         state[node] = "done"
