@@ -6,8 +6,9 @@ an anonymous caller and by a partner of each token scope (reports are sent with 
 token). Then
 a state machine follows the schema's links (an export started, then polled and
 downloaded; a report sent, then read; a list, then one of its rows). No response may be a
-server error or contradict the schema. Seeds are fixed, so CI runs the same cases each time;
-the number of cases run is printed. Budget: a few thousand cases, about three minutes.
+server error or contradict the schema. Seeds are fixed, so CI generates the same requests
+each time (a scenario's later steps follow what its earlier responses returned); the number
+of cases run is printed. Budget: a few thousand cases, about three minutes.
 """
 
 import copy
