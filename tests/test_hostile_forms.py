@@ -4,7 +4,9 @@ Each example keeps a form otherwise valid, puts a value that must be refused int
 (a time outside the election's window or PostgreSQL's range, an offset beyond ±14 h, a
 count out of bounds, a NUL) and hostile values into others (surrogates, NUL bytes, huge
 numbers, long text). The answer must be a 4xx whose error messages are in the language the
-person chose, and nothing may be written. The number of cases run is printed.
+person chose (the coordinators' board, which answers every form with a redirect, must show
+its refusal in that language), and nothing may be written. The number of cases run is
+printed. Not here: the sign-in code form (its own tests, tests/test_signin.py).
 """
 
 import html
@@ -25,14 +27,18 @@ from PIL import Image
 from reports.domain.protocol_checks import template_load
 from reports.models import (
     AuditEntry,
+    Dispatch,
     Evidence,
     ExportJob,
+    MobileGroup,
     ProtocolCopy,
     Question,
     Report,
     TurnoutCount,
 )
+from reports.services.mobile_groups import mobile_group_save
 
+from .moderation_fixtures import client_for, incident_make, staff_user
 from .test_send_key import SEND, script, send_key
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +73,7 @@ def form_body(data: dict[str, str]) -> str:
 
 def written() -> tuple:
     answered = Question.objects.filter(answered_at__isnull=False).count()
-    tables = (Report, Evidence, TurnoutCount, ProtocolCopy, ExportJob, AuditEntry)
+    tables = (Report, Evidence, TurnoutCount, ProtocolCopy, ExportJob, AuditEntry, Dispatch)
     return (*(model.objects.count() for model in tables), answered)
 
 
@@ -91,8 +97,22 @@ def assert_refused_in_language(response, code: str, sent: dict[str, str]) -> Non
         assert bool(CYRILLIC.search(message)) == (code == "ru"), (message, code)
 
 
+def assert_redirected_with_refusal(response, code: str, sent: dict[str, str]) -> None:
+    """Forms of the coordinators' board answer with a redirect and a message on the board."""
+    assert response.status_code == 200 and response.redirect_chain, (response.status_code, sent)
+    page = response.content.decode()
+    errors = [html.unescape(m) for m in re.findall(r'<li class="error">(.*?)</li>', page, re.S)]
+    assert errors, sent
+    assert all(bool(CYRILLIC.search(message)) == (code == "ru") for message in errors), errors
+
+
 def run(
-    capsys, label: str, post: Callable[[dict, str], object], base: dict, must_fail: dict
+    capsys,
+    label: str,
+    post: Callable[[dict, str], object],
+    base: dict,
+    must_fail: dict,
+    refused: Callable = assert_refused_in_language,
 ) -> None:
     """Throw hostile values at one form through `post(data, language)`; print the count."""
     cases = []
@@ -113,7 +133,7 @@ def run(
         data = {**base, **others, name: value}
         before = written()
         response = post(data, code)
-        assert_refused_in_language(response, code, data)
+        refused(response, code, data)
         assert written() == before
         cases.append(1)
 
@@ -237,3 +257,26 @@ def test_the_export_form(stations, capsys):
     times = [t for t in BAD_TIMES if not t.startswith("2099")]  # 2099 is a fine filter
     breakers = {"after": times, "before": times, "election": ["9" * 30, "\x00"]}
     run(capsys, "/exports/", html_poster(browser, "/exports/"), base, breakers)
+
+
+def test_the_mobile_group_dispatch_form(stations, categories, capsys):
+    coordinator = staff_user("coordinator", "coordinator")
+    group = mobile_group_save(
+        group=MobileGroup(okrug=stations[101].okrug, name="МГ-1", car="Лада", members="Иван"),
+        actor=coordinator,
+    )
+    incident = incident_make(stations[101], categories["V1"], needs_mobile_group=True)
+    board = client_for(coordinator)
+
+    def post(data: dict, code: str):
+        board.cookies["django_language"] = code
+        return board.post(
+            "/coverage/groups/dispatch/", form_body(data),
+            content_type="application/x-www-form-urlencoded", follow=True,
+        )  # fmt: skip
+
+    base = {"incident": str(incident.pk), "group": str(group.pk), "note": "Едем"}
+    wrong_ids = ["", "\x00", "-1", "9" * 30, "1e309", "abc"]  # "١" is a valid 1
+    breakers = {"incident": wrong_ids, "group": wrong_ids}
+    run(capsys, "/coverage/groups/dispatch/", post, base, breakers,
+        refused=assert_redirected_with_refusal)  # fmt: skip
