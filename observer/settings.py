@@ -369,6 +369,11 @@ REST_FRAMEWORK = {
         "reports.api.throttling.TokenRateThrottle",
     ],
     "DEFAULT_PAGINATION_CLASS": "reports.api.pagination.RecordPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "reports.api.parsers.TextJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 100,
 }
 # Requests per address (every caller) and per partner token, e.g. "120/min".

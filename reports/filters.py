@@ -5,7 +5,9 @@ A value that does not parse (a date, a number, an unknown code) is a 400 naming 
 
 import django_filters as filters
 from django import forms
+from django_filters.fields import IsoDateTimeField
 
+from reports.domain.times import MomentField
 from reports.models import (
     Alert,
     Category,
@@ -19,9 +21,25 @@ from reports.models import (
     Tally,
 )
 
+ID_MAX = 2**63 - 1
+
 
 class IntegerFilter(filters.NumberFilter):
+    """A whole number from 0 to the largest id a database stores (SQLite cannot even compare
+    a larger one)."""
+
     field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, min_value=0, max_value=ID_MAX, **kwargs)
+
+
+class MomentIsoField(MomentField, IsoDateTimeField):
+    """An ISO 8601 time, checked by moment_check: a real offset, years 2000–2099."""
+
+
+class MomentFilter(filters.IsoDateTimeFilter):
+    field_class = MomentIsoField
 
 
 class PlaceFilter(filters.FilterSet):
@@ -38,8 +56,8 @@ class PlaceFilter(filters.FilterSet):
 
 class IncidentFilter(PlaceFilter):
     severity = filters.ChoiceFilter(choices=Severity.choices)
-    after = filters.IsoDateTimeFilter(field_name="last_at", lookup_expr="gte")
-    before = filters.IsoDateTimeFilter(field_name="last_at", lookup_expr="lt")
+    after = MomentFilter(field_name="last_at", lookup_expr="gte")
+    before = MomentFilter(field_name="last_at", lookup_expr="lt")
     needs_mobile_group = filters.BooleanFilter()
     needs_lawyer = filters.BooleanFilter()
 
@@ -51,8 +69,8 @@ class IncidentFilter(PlaceFilter):
 class ReportFilter(PlaceFilter):
     reporter_role = filters.ChoiceFilter(choices=ReporterRole.choices)
     incident = IntegerFilter(field_name="incident_id")
-    after = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    before = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    after = MomentFilter(field_name="received_at", lookup_expr="gte")
+    before = MomentFilter(field_name="received_at", lookup_expr="lt")
 
     class Meta:
         model = Report
@@ -77,8 +95,8 @@ class CategoryFilter(filters.FilterSet):
 
 class TallyFilter(filters.FilterSet):
     election = IntegerFilter(field_name="election_id")
-    after = filters.IsoDateTimeFilter(field_name="hour", lookup_expr="gte")
-    before = filters.IsoDateTimeFilter(field_name="hour", lookup_expr="lt")
+    after = MomentFilter(field_name="hour", lookup_expr="gte")
+    before = MomentFilter(field_name="hour", lookup_expr="lt")
 
     class Meta:
         model = Tally
@@ -89,7 +107,7 @@ class AlertFilter(filters.FilterSet):
     election = IntegerFilter(field_name="election_id")
     okrug = IntegerFilter(field_name="okrug_id")
     station = IntegerFilter(field_name="station__number")
-    after = filters.IsoDateTimeFilter(field_name="raised_at", lookup_expr="gte")
+    after = MomentFilter(field_name="raised_at", lookup_expr="gte")
 
     class Meta:
         model = Alert

@@ -237,6 +237,6 @@ def test_okrug_limited_staff_may_not_export_the_full_dataset_from_the_page(limit
 
     response = page.post("/exports/", form, HTTP_ACCEPT_LANGUAGE="en")
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "limited to some okrugs" in response.content.decode()
     assert not ExportJob.objects.exists()

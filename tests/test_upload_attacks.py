@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from PIL import Image
 
 from reports.domain.protocol_checks import template_load
@@ -184,7 +185,7 @@ def test_the_api_never_stores_a_file_sent_with_a_report(stations, categories, at
         "uuid": str(uuid.uuid4()),
         "station_number": "101",
         "category": "V1",
-        "occurred_at": "2020-01-01T12:00:00+03:00",
+        "occurred_at": timezone.now().isoformat(),
         "evidence": attack.upload(),
     }
     response = api.post("/api/v1/reports/", body, format="multipart")
@@ -199,7 +200,7 @@ def test_the_api_refuses_a_body_over_the_upload_limit(stations, categories, sett
         "uuid": str(uuid.uuid4()),
         "station_number": 101,
         "category": "V1",
-        "occurred_at": "2020-01-01T12:00:00+03:00",
+        "occurred_at": timezone.now().isoformat(),
         "description": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1),
     }
     response = api.post("/api/v1/reports/", body, format="json")

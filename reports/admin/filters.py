@@ -179,6 +179,23 @@ class RecentFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AggregationFilter(admin.SimpleListFilter):
+    """Reports that aggregation failed on (quarantined) or that still wait for it."""
+
+    title = _("aggregation")
+    parameter_name = "aggregation"
+
+    def lookups(self, request, model_admin):
+        return [("quarantined", _("quarantined: failed")), ("pending", _("waiting"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "quarantined":
+            return queryset.filter(quarantined_at__isnull=False)
+        if self.value() == "pending":
+            return queryset.filter(aggregated_at__isnull=True, quarantined_at__isnull=True)
+        return queryset
+
+
 class ReceivedFilter(RecentFilter):
     field = "received_at"
 

@@ -32,6 +32,7 @@ from reports.admin.base import (
     station_label,
 )
 from reports.admin.filters import (
+    AggregationFilter,
     AuditActionFilter,
     AuditObjectTypeFilter,
     AuditRecentFilter,
@@ -54,6 +55,7 @@ from reports.selectors import (
     reports_for,
     severity_rank,
 )
+from reports.services.aggregation import reports_quarantine_release
 from reports.services.incidents import (
     DecisionRefused,
     incident_claim,
@@ -372,18 +374,18 @@ class IncidentAdmin(RecordExportMixin, PanelAdmin):
 class ReportAdmin(RecordExportMixin, ContactMixin, PanelAdmin):
     export_record = records.FullReportRecord
     export_name = "reports"
-    actions = ["export_records_csv", "export_records_json"]
+    actions = ["export_records_csv", "export_records_json", "aggregate_again"]
 
     def scope(self, user) -> QuerySet:
         return reports_for(user)
 
     list_display = [
         "received_at", "station_number", "okrug", "category_id", "reporter", "channel",
-        "status", "incident_link",
+        "status", "incident_link", "quarantine",
     ]  # fmt: skip
     list_filter = [
         OkrugFilter, TikFilter, StationNumberFilter, "category", PhaseFilter, "status",
-        "channel", "trust", ReceivedFilter,
+        "channel", "trust", ReceivedFilter, AggregationFilter,
     ]  # fmt: skip
     list_select_related = ["station__okrug", "observer"]
     search_fields = ["station__number"]
@@ -394,8 +396,9 @@ class ReportAdmin(RecordExportMixin, ContactMixin, PanelAdmin):
         "uuid", "station", "category", "reporter", "contact", "channel", "occurred_at",
         "received_at", "description", "count", "complaint_filed", "police_called",
         "violation_stopped", "needs_mobile_group", "needs_lawyer", "status", "incident",
+        "quarantined_at", "aggregation_error",
     ]  # fmt: skip
-    readonly_fields = ["reporter", "contact"]
+    readonly_fields = ["reporter", "contact", "quarantined_at", "aggregation_error"]
 
     def get_inlines(self, request, obj):
         return [EvidenceInline, QuestionInline]
@@ -403,6 +406,29 @@ class ReportAdmin(RecordExportMixin, ContactMixin, PanelAdmin):
     @admin.display(description=_("reporter"))
     def reporter(self, report: models.Report) -> str:
         return reporter_label(report)
+
+    @admin.action(
+        permissions=["change"], description=_("Aggregate selected quarantined reports again")
+    )
+    def aggregate_again(self, request, queryset):
+        released = reports_quarantine_release(
+            report_ids=queryset.values_list("pk", flat=True), actor=request.user
+        )
+        self.message_user(
+            request,
+            ngettext(
+                "%d report sent to aggregation again.", "%d reports sent to aggregation again.",
+                released,
+            ) % released,
+            messages.SUCCESS,
+        )  # fmt: skip
+
+    @admin.display(description=_("aggregation"))
+    def quarantine(self, report: models.Report) -> str:
+        """Empty unless aggregation failed on the report: then the error, shortened."""
+        if report.quarantined_at is None:
+            return ""
+        return _("quarantined: %(error)s") % {"error": report.aggregation_error[:80]}
 
     @admin.display(description=_("incident"))
     def incident_link(self, report: models.Report) -> str:

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from reports.domain.times import MomentField
 from reports.models import (
     Category,
     Election,
@@ -41,8 +42,8 @@ class ExportForm(forms.Form):
         label=_("Category"), queryset=Category.objects.all(), to_field_name="code", required=False
     )
     phase = forms.ChoiceField(label=_("Phase"), choices=[("", "—"), *Phase.choices], required=False)
-    after = forms.DateTimeField(label=_("From (time)"), required=False)
-    before = forms.DateTimeField(label=_("Until (time)"), required=False)
+    after = MomentField(label=_("From (time)"), required=False)
+    before = MomentField(label=_("Until (time)"), required=False)
 
     def filters(self) -> dict[str, str]:
         """The chosen filters as the API takes them (strings, by the API's names)."""
@@ -87,7 +88,8 @@ def export_new(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect("exports:status", job.pk)
     jobs = ExportJob.objects.filter(requested_by=request.user)[:10]
-    return render(request, "exports/new.html", {"form": form, "jobs": jobs})
+    context = {"form": form, "jobs": jobs}
+    return render(request, "exports/new.html", context, status=400 if form.errors else 200)
 
 
 @staff_member_required

@@ -9,10 +9,13 @@ import base64
 import binascii
 from datetime import datetime
 
+from django.core.exceptions import ValidationError as TimeInvalid
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
+
+from reports.domain.times import moment_check
 
 SYNC_PARAM = "changed_since"
 
@@ -43,19 +46,27 @@ def sync_cursor_encode(updated_at: datetime, pk: int) -> str:
 def sync_cursor_decode(value: str) -> tuple[datetime, int] | None:
     """(updated_at, id) to resume after, or None to start from the beginning.
 
-    Accepts a cursor from a `next` link, or an ISO 8601 time to start from.
+    Accepts a cursor from a `next` link, or an ISO 8601 time to start from; either time
+    must pass moment_check.
     """
     if not value:
         return None
     try:
-        moment = parse_datetime(value)
-        if moment is not None and moment.tzinfo is not None:
-            return moment, 0
-        text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-        stamp, pk = text.rsplit("|", 1)
-        moment = datetime.fromisoformat(stamp)
-        if moment.tzinfo is None:
-            raise ValueError(stamp)
-        return moment, int(pk)
+        moment, pk = _sync_cursor_parse(value)
+        return moment_check(moment), pk
+    except TimeInvalid as invalid:
+        raise ValidationError({SYNC_PARAM: invalid.messages}) from None
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationError({SYNC_PARAM: [_("Invalid cursor.")]}) from None
+
+
+def _sync_cursor_parse(value: str) -> tuple[datetime, int]:
+    moment = parse_datetime(value)
+    if moment is not None and moment.tzinfo is not None:
+        return moment, 0
+    text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+    stamp, pk = text.rsplit("|", 1)
+    moment = datetime.fromisoformat(stamp)
+    if moment.tzinfo is None or not 0 <= int(pk) < 2**63:
+        raise ValueError(stamp)
+    return moment, int(pk)

@@ -21,6 +21,7 @@ from reports.models import (
     Observer,
     Report,
 )
+from reports.models.core import REPORT_COUNT_MAX
 from reports.services.exports import export_rows_done
 
 
@@ -36,7 +37,9 @@ class ReportSubmission(serializers.Serializer):
     category = serializers.CharField(help_text=_("A category code, e.g. V1."))
     occurred_at = serializers.DateTimeField()
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
-    count = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100000)
+    count = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=REPORT_COUNT_MAX
+    )
     complaint_filed = serializers.BooleanField(required=False)
     police_called = serializers.BooleanField(required=False)
     violation_stopped = serializers.BooleanField(required=False)

@@ -23,7 +23,7 @@ SILENT = "silent"
 
 
 class CheckInForm(forms.Form):
-    station_number = forms.IntegerField(label=_("station number"), min_value=1)
+    station_number = forms.IntegerField(label=_("station number"), min_value=1, max_value=99999)
 
     def __init__(self, *args, election: Election, **kwargs):
         super().__init__(*args, **kwargs)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from reports.domain.protocol_checks import Check, ProtocolTemplate, election_template
 from reports.domain.uploads import SkippedUpload
 from reports.models import Checkpoint, Observer, Station
+from reports.models.protocols import VOTERS_MAX
 from reports.services.protocols import ProtocolCopyInput, TurnoutInput
 
 
@@ -33,9 +34,14 @@ class StationChoiceMixin:
 class TurnoutForm(StationChoiceMixin, forms.Form):
     uuid = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
     checkpoint = forms.ChoiceField(label=_("Checkpoint"), choices=Checkpoint.choices)
-    own_tally = forms.IntegerField(label=_("Your own tally of voters"), min_value=0, required=False)
+    own_tally = forms.IntegerField(
+        label=_("Your own tally of voters"), min_value=0, max_value=VOTERS_MAX, required=False
+    )
     announced = forms.IntegerField(
-        label=_("Figure announced by the station"), min_value=0, required=False
+        label=_("Figure announced by the station"),
+        min_value=0,
+        max_value=VOTERS_MAX,
+        required=False,
     )
 
     def __init__(self, *args, observer: Observer, **kwargs):
@@ -83,6 +89,7 @@ class ProtocolCopyForm(StationChoiceMixin, forms.Form):
             self.fields[f"line_{key}"] = forms.IntegerField(
                 label=f"{number}. {self.template.label(key)}",
                 min_value=0,
+                max_value=VOTERS_MAX,
                 widget=forms.NumberInput(attrs={"inputmode": "numeric", "data-line": key}),
             )
         self.order_fields(["uuid", "station", *self.line_names, "photo", "confirm_failures"])

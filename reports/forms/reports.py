@@ -4,17 +4,16 @@ services in reports.services do the work."""
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from reports.domain.times import MomentField, report_time_check
 from reports.models import Category, Election, Phase, Station
+from reports.models.core import REPORT_COUNT_MAX
 from reports.services.submission import ReportInput
 
-# The device clock is not trusted, but a time well in the future is a mistake worth showing.
-CLOCK_SLACK = timedelta(minutes=10)
 FLAGS = ("complaint_filed", "police_called", "violation_stopped", "needs_mobile_group")
 FLAGS += ("needs_lawyer",)
 OTHER_STATION = "other"
@@ -65,6 +64,12 @@ class CategoryField(forms.Field):
         return category
 
 
+class ReportTimeField(MomentField):
+    """When it happened: checked against the election's window in clean_occurred_at."""
+
+    default_validators = []
+
+
 @dataclass(frozen=True)
 class CategoryGroup:
     label: str
@@ -89,7 +94,7 @@ class ReportForm(forms.Form):
         label=_("What happened"),
         error_messages={"required": _("Choose what happened.")},
     )
-    occurred_at = forms.DateTimeField(
+    occurred_at = ReportTimeField(
         label=_("When it happened"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
@@ -103,7 +108,7 @@ class ReportForm(forms.Form):
         label=_("How many (people in a line, ballots in a bundle…)"),
         required=False,
         min_value=0,
-        max_value=100_000,
+        max_value=REPORT_COUNT_MAX,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     complaint_filed = forms.BooleanField(label=_("A complaint was filed"), required=False)
@@ -136,12 +141,11 @@ class ReportForm(forms.Form):
         return [CategoryGroup(labels[phase], items) for phase, items in groups.items()]
 
     def clean_occurred_at(self):
-        occurred_at = self.cleaned_data["occurred_at"]
-        if occurred_at > timezone.now() + CLOCK_SLACK:
-            raise forms.ValidationError(
-                _("This time is in the future. Check the time and your phone's clock.")
-            )
-        return occurred_at
+        return report_time_check(
+            self.cleaned_data["occurred_at"],
+            election_day=self.election.date,
+            zone=self.election.tz,
+        )
 
     def clean(self) -> dict:
         cleaned = super().clean()

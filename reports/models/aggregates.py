@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from reports.domain.times import moment_constraint
 from reports.models.core import Election, Incident, Okrug, Report, Station, Tik
 from reports.models.coverage import SILENCE_ALERT_TEXTS
 
@@ -59,7 +60,8 @@ class Tally(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["election", "dimension", "key", "hour"], name="tally_unique_key"
-            )
+            ),
+            moment_constraint("tally", "hour"),
         ]
 
     def __str__(self) -> str:
@@ -101,6 +103,7 @@ class Alert(models.Model):
         CHECKPOINT_MISSED = "checkpoint_missed", _("turnout checkpoint missed")
         OBSERVER_REMOVED = "observer_removed", _("observer removed or denied entry")
         LIMITS_DEGRADED = "limits_degraded", _("rate limits degraded: the shared cache is down")
+        REPORT_QUARANTINED = "report_quarantined", _("a report could not be aggregated")
 
     election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="alerts")
     rule = models.CharField(_("rule"), max_length=32, choices=Rule.choices)
@@ -139,6 +142,12 @@ class Alert(models.Model):
         elif self.rule == self.Rule.TIK_SURGE:
             text = _("%(count)s reports in an hour from TIK %(tik)s, far above its norm")
             minutes = 60
+        elif self.rule == self.Rule.REPORT_QUARANTINED:
+            text = _(
+                "A report at station %(station)s could not be aggregated and waits in "
+                "quarantine: see the reports in the admin"
+            )
+            minutes = 0
         elif self.rule in SILENCE_ALERT_TEXTS:
             text, minutes = SILENCE_ALERT_TEXTS[self.rule], 0
         elif self.rule == self.Rule.LIMITS_DEGRADED:

@@ -15,6 +15,11 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from reports.domain.times import moment_check, moment_constraint
+
+# The largest count a report may carry (people in a line, ballots in a bundle).
+REPORT_COUNT_MAX = 100_000
+
 
 def validate_time_zone(value: str) -> None:
     try:
@@ -355,6 +360,10 @@ class Incident(models.Model):
             models.Index(fields=["status", "severity", "-last_at"]),
             models.Index(fields=["updated_at"]),
         ]
+        constraints = [
+            moment_constraint("incident", "first_at"),
+            moment_constraint("incident", "last_at"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.category_id} @ {self.station}"
@@ -376,8 +385,12 @@ class Report(models.Model):
     trust = models.PositiveSmallIntegerField(_("trust"), choices=Trust.choices)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     # The device clock is kept but not trusted; received_at is the time that counts.
-    occurred_at = models.DateTimeField(_("time it happened"), null=True, blank=True)
-    received_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
+    occurred_at = models.DateTimeField(
+        _("time it happened"), null=True, blank=True, validators=[moment_check]
+    )
+    received_at = models.DateTimeField(
+        _("received"), default=timezone.now, db_index=True, validators=[moment_check]
+    )
     description = models.TextField(_("description"), max_length=5000, blank=True)
     # The description as the public may read it (domain.redaction), written when the report
     # is aggregated: only aggregated reports belong to an incident, and so can be public.
@@ -398,6 +411,12 @@ class Report(models.Model):
     content_hash = models.CharField(max_length=64)
     # Null until the aggregation job has taken this version of the report into account.
     aggregated_at = models.DateTimeField(null=True, blank=True)
+    # Set when aggregating this report failed: later runs skip it until it is changed.
+    quarantined_at = models.DateTimeField(_("quarantined"), null=True, blank=True)
+    # A database default too: raw INSERTs (benchmarks, repairs) need not name it.
+    aggregation_error = models.TextField(
+        _("aggregation error"), blank=True, default="", db_default=""
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
     published_at = models.DateTimeField(_("once public"), null=True, blank=True)  # as Incident's
 
@@ -411,6 +430,13 @@ class Report(models.Model):
                 fields=["updated_at"],
                 condition=models.Q(aggregated_at__isnull=True),
                 name="report_pending_aggregation",
+            ),
+        ]
+        constraints = [
+            moment_constraint("report", "occurred_at", null=True),
+            moment_constraint("report", "received_at"),
+            models.CheckConstraint(
+                condition=models.Q(count__lte=REPORT_COUNT_MAX), name="report_count_bounded"
             ),
         ]
 

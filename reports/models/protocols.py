@@ -11,7 +11,11 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from reports.domain.times import moment_constraint
 from reports.models.core import Channel, Election, Observer, Station
+
+# No station has this many voters: a larger count or protocol line is a typo or an attack.
+VOTERS_MAX = 1_000_000
 
 
 class Checkpoint(models.TextChoices):
@@ -40,6 +44,13 @@ class TurnoutCount(models.Model):
         verbose_name_plural = _("turnout counts")
         ordering = ["-received_at"]
         indexes = [models.Index(fields=["station", "checkpoint", "received_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(own_tally__lte=VOTERS_MAX) & models.Q(announced__lte=VOTERS_MAX),
+                name="turnoutcount_counts_bounded",
+            ),
+            moment_constraint("turnoutcount", "received_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.station} {self.get_checkpoint_display()}"
@@ -73,6 +84,7 @@ class ProtocolCopy(models.Model):
         verbose_name_plural = _("protocol copies")
         ordering = ["-received_at"]
         indexes = [models.Index(fields=["station", "received_at"])]
+        constraints = [moment_constraint("protocolcopy", "received_at")]
 
     def __str__(self) -> str:
         return _("Protocol copy, %(station)s") % {"station": self.station}

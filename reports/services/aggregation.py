@@ -13,6 +13,11 @@ How exactness is kept (docs/task-policy.md has the whole policy):
    the same transaction: it sets `aggregated_at` back to null and enqueues the report again.
 4. `tallies_recount` rebuilds tallies and contributions from the reports under an exclusive
    advisory lock that incremental runs take shared, so the two never interleave.
+5. A report that cannot be aggregated does not stop the others: a failed batch is retried
+   report by report, and the one that fails alone is quarantined (`report_quarantine`):
+   marked with its error, skipped by later runs until it is changed, announced to the
+   coordinators by an alert and shown in the admin. Errors of the database connection or
+   the cache say nothing about a report and are raised for the task to retry.
 """
 
 import logging
@@ -22,13 +27,14 @@ from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from reports.domain.alert_rules import alert_drafts
+from reports.domain.alert_rules import AlertDraft, alert_drafts
 from reports.domain.clustering import (
     Span,
     TallyKey,
@@ -44,6 +50,7 @@ from reports.domain.clustering import (
 )
 from reports.domain.redaction import redact
 from reports.models import (
+    Alert,
     Incident,
     ObserverContact,
     Report,
@@ -53,6 +60,7 @@ from reports.models import (
     Tally,
 )
 from reports.services.alerts import alert_raise
+from reports.services.audit import audit_record
 from reports.services.queue import task_enqueue
 
 log = logging.getLogger(__name__)
@@ -60,6 +68,8 @@ log = logging.getLogger(__name__)
 # pg_advisory_xact_lock id shared by incremental runs (shared) and recounts (exclusive).
 TALLY_LOCK_ID = 0x7A11E5
 NEW_INCIDENT_IDS = 2**62
+# Failures that say nothing about the reports being aggregated: the task retries them.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, RedisError, OSError, SoftTimeLimitExceeded)
 
 
 def report_mark_changed(*, report_ids: Iterable[int]) -> int:
@@ -69,7 +79,9 @@ def report_mark_changed(*, report_ids: Iterable[int]) -> int:
     tallies move and incidents are recomputed. Returns how many reports were marked.
     """
     report_ids = list(report_ids)
-    marked = Report.objects.filter(pk__in=report_ids).update(aggregated_at=None)
+    marked = Report.objects.filter(pk__in=report_ids).update(
+        aggregated_at=None, quarantined_at=None, aggregation_error=""
+    )
 
     transaction.on_commit(enqueue_aggregation)  # one kick: the run reads every pending report
     return marked
@@ -163,11 +175,90 @@ def reports_aggregate(*, report_ids: Sequence[int] = (), batch: int = 0) -> int:
     Steps, in one transaction: claim; lock the reports' stations (so two workers never
     cluster one station at once); cluster reports without an incident; recompute touched
     incidents; move tallies from each report's previous contribution to its current one;
-    raise alerts for reports seen for the first time. Returns how many reports it claimed.
+    raise alerts for reports seen for the first time. If that fails for a reason other than
+    TRANSIENT_ERRORS, each claimed report is aggregated alone and the one that still fails
+    is quarantined. Returns how many reports it claimed.
     """
+    claimed: list[int] = []
+    try:
+        return _reports_aggregate(report_ids, batch, claimed)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as error:
+        if not claimed:
+            raise
+        if len(claimed) > 1:
+            log.warning("aggregating %s reports failed; trying each alone", len(claimed))
+            return sum(reports_aggregate(report_ids=[pk]) for pk in claimed)
+        log.exception("report %s cannot be aggregated: quarantined", claimed[0])
+        report_quarantine(report_id=claimed[0], error=error)
+        return 1
+
+
+@transaction.atomic
+def report_quarantine(*, report_id: int, error: Exception) -> bool:
+    """Set aside a pending report that aggregation fails on; tell the coordinators.
+
+    Reads only the report's ids (its other values may be what cannot be read), marks it with
+    the error, writes the audit log and raises an alert for its okrug. Changing the report
+    (report_mark_changed) lifts the quarantine. Returns False if it was not pending.
+    """
+    now = timezone.now()
+    message = f"{type(error).__name__}: {error}".replace("\x00", "")[:2000]
+    marked = Report.objects.filter(
+        pk=report_id, aggregated_at__isnull=True, quarantined_at__isnull=True
+    ).update(quarantined_at=now, aggregation_error=message)
+    if not marked:
+        return False
+    election_id, station_id, okrug_id, tik_id = (
+        Report.objects.filter(pk=report_id)
+        .values_list("election_id", "station_id", "station__okrug_id", "station__tik_id")
+        .get()
+    )
+    audit_record(
+        actor=None, action="report_quarantine", obj=Report(pk=report_id), after={"error": message}
+    )
+    rule = Alert.Rule.REPORT_QUARANTINED
+    alert_raise(
+        draft=AlertDraft(
+            rule=rule,
+            key=f"{rule}:{report_id}:{now.isoformat()}",
+            election_id=election_id,
+            okrug_id=okrug_id,
+            tik_id=tik_id,
+            station_id=station_id,
+            at=now,
+            count=1,
+        )
+    )
+    return True
+
+
+@transaction.atomic
+def reports_quarantine_release(*, report_ids: Iterable[int], actor) -> int:
+    """Send quarantined reports to aggregation again (after the cause was fixed); audited.
+
+    Returns how many were quarantined and are now pending. A report that still fails is
+    quarantined again, with a new alert.
+    """
+    quarantined = list(
+        Report.objects.filter(pk__in=list(report_ids), quarantined_at__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "aggregation_error")
+    )
+    for pk, error in quarantined:
+        audit_record(
+            actor=actor, action="report_quarantine_release", obj=Report(pk=pk),
+            before={"error": error},
+        )  # fmt: skip
+    return report_mark_changed(report_ids=[pk for pk, _error in quarantined])
+
+
+def _reports_aggregate(report_ids: Sequence[int], batch: int, claimed: list[int]) -> int:
+    """reports_aggregate's one transaction; fills `claimed` as soon as the claim is made."""
     with transaction.atomic():
         _tally_lock(exclusive=False)
-        claimed = _claim(report_ids, batch)
+        claimed += _claim(report_ids, batch)
         if not claimed:
             return 0
         reports = list(
@@ -244,7 +335,7 @@ def _claim(report_ids: Sequence[int], batch: int) -> list[int]:
     """
     pending = (
         Report.objects.select_for_update(skip_locked=True)
-        .filter(aggregated_at__isnull=True)
+        .filter(aggregated_at__isnull=True, quarantined_at__isnull=True)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -444,7 +535,12 @@ def tallies_recount(*, election_id: int | None = None) -> int:
 
 
 def pending_count() -> int:
-    return Report.objects.filter(aggregated_at__isnull=True).count()
+    """Reports waiting for aggregation, quarantined ones left out (quarantined_count)."""
+    return Report.objects.filter(aggregated_at__isnull=True, quarantined_at__isnull=True).count()
+
+
+def quarantined_count() -> int:
+    return Report.objects.filter(quarantined_at__isnull=False).count()
 
 
 # The kick: a short-lived key in the cache saying "an aggregation run will read the pending

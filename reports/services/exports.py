@@ -8,6 +8,7 @@ records, none to the database); the row gets the final count.
 """
 
 import gzip
+import json
 import logging
 import os
 from contextlib import AbstractContextManager, nullcontext
@@ -22,6 +23,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from redis.exceptions import RedisError
 
@@ -61,7 +63,7 @@ def export_dataset(
 ) -> tuple[type[records.Record], QuerySet]:
     """The record shape and rows of an export, filtered as the API filters its lists.
 
-    Raises ExportFiltersInvalid with field errors when the filters do not validate.
+    Raises ExportFiltersInvalid with field errors when a filter is unknown or does not validate.
     """
     if shape == ExportShape.INCIDENTS:
         record, rows, filterset_class = (
@@ -74,6 +76,12 @@ def export_dataset(
             records.report_record(scope),
             records.report_rows(scope),
             ReportFilter,
+        )
+    unknown = sorted(set(filters) - set(filterset_class.base_filters))
+    if unknown:
+        message = str(_("No such filter."))
+        raise ExportFiltersInvalid(
+            {name: [{"message": message, "code": "unknown"}] for name in unknown}
         )
     filterset = filterset_class(data=filters, queryset=rows)
     if not filterset.is_valid():
@@ -172,10 +180,22 @@ def export_run(*, job_id) -> bool:
     except Exception as error:
         log.exception("export %s failed", job.pk)
         ExportJob.objects.filter(pk=job.pk).update(
-            status=ExportJob.Status.FAILED, error=str(error)[:500], finished_at=timezone.now()
+            status=ExportJob.Status.FAILED,
+            error=export_error_text(error),
+            finished_at=timezone.now(),
         )
         raise
     return True
+
+
+def export_error_text(error: Exception) -> str:
+    """What a failed job tells its requester: the filters' errors as they are, any other
+    failure by its kind only (a database's message can quote SQL); the log has the rest."""
+    if isinstance(error, ExportFiltersInvalid):
+        return json.dumps(error.errors, ensure_ascii=False)[:500]
+    return _("The export failed (%(kind)s). Headquarters can read the details in the log.") % {
+        "kind": type(error).__name__
+    }
 
 
 def _export_write(job: ExportJob) -> None:

@@ -25,11 +25,20 @@ def task_enqueue(name: str, *args) -> bool:
     Nobody waits for a task's result (its effects are in the database), so none is kept:
     sending then never touches the result backend, which with Redis down would retry for
     twenty seconds and raise a RuntimeError of its own.
+
+    In-process mode (no REDIS_URL) runs the task here, inside the caller's request: its
+    failure is logged and returned as False, as a worker's would stay in the worker, so a
+    volunteer's report is still answered as received and a later run does the work.
     """
     try:
         app.tasks[name].apply_async(args, ignore_result=True)
     except BROKER_ERRORS:
         log.warning("could not enqueue %s%r; a periodic run will do the work", name, args)
+        return False
+    except Exception:
+        if not app.conf.task_always_eager:
+            raise
+        log.exception("task %s%r failed in-process; a later run will do the work", name, args)
         return False
     return True
 

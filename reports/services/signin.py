@@ -16,7 +16,7 @@ link, signing out and signing in again on the phone delete the row.
 import functools
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from importlib import import_module
 
 from django.conf import settings
@@ -110,7 +110,7 @@ def send_key_session_id(key: str) -> int | None:
 
 
 def send_key_sender(session_id: int, *, station_number: int | None) -> Sender | None:
-    """The observer whose SignInSession this is (with their election's time zone loaded)
+    """The observer whose SignInSession this is (with their election's zone and day loaded)
     and the id of the station numbered `station_number` in their election; None when the
     session has ended, the link was revoked or the user deactivated.
 
@@ -122,8 +122,11 @@ def send_key_sender(session_id: int, *, station_number: int | None) -> Sender | 
     if row is None:
         return None
     observer = Observer.from_db(connection.alias, SENDER_OBSERVER_FIELDS, row[:6])
-    observer.election = Election.from_db(connection.alias, ["id", "time_zone"], row[2:3] + row[6:7])
-    return Sender(observer=observer, station_id=row[7])
+    day = row[7] if isinstance(row[7], date) else date.fromisoformat(row[7])  # SQLite: text
+    observer.election = Election.from_db(
+        connection.alias, ["id", "date", "time_zone"], (row[2], day, row[6])
+    )  # in the model's field order, as from_db wants
+    return Sender(observer=observer, station_id=row[8])
 
 
 def _sender_row(params: list) -> tuple | None:
@@ -145,7 +148,7 @@ def _sender_sql() -> str:
     # Table names come from the models, values only from parameters.
     return f"""
         SELECT o.id, o.user_id, o.election_id, o.pseudonym, o.legal_status, o.trust,
-               e.time_zone AS election_tz,
+               e.time_zone AS election_tz, e.date AS election_day,
                (SELECT s.id FROM {tables["Station"]} s
                 WHERE s.election_id = o.election_id AND s.number = %s) AS station_id
         FROM {tables["SignInSession"]} ss

@@ -41,7 +41,8 @@ def aggregate_report(report_id: int) -> int:
     they return after one indexed read instead of opening a transaction. A message older
     than AGGREGATE_EXPIRES is dropped unread: by then the sweep has taken its report.
     """
-    if not Report.objects.filter(pk=report_id, aggregated_at__isnull=True).exists():
+    pending = Report.objects.filter(pk=report_id, aggregated_at__isnull=True)
+    if not pending.filter(quarantined_at__isnull=True).exists():
         return 0
     return reports_aggregate(report_ids=[report_id], batch=settings.AGGREGATION_BATCH_SIZE)
 

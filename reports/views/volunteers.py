@@ -310,7 +310,7 @@ def report_form_handle(
                 for name, items in form.errors.get_json_data().items()
             }
             return JsonResponse({"errors": errors}, status=400)
-        return form_page(request, template, form, files_lost=bool(request.FILES))
+        return form_page(request, template, form, status=400, files_lost=bool(request.FILES))
     channel = Channel.WEB if observer else Channel.CITIZEN
     try:
         report, created = report_submit(

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from reports.domain.clustering import tallies_compute, tallies_read
-from reports.services.aggregation import pending_count, tallies_recount
+from reports.services.aggregation import pending_count, quarantined_count, tallies_recount
 
 
 class Command(BaseCommand):
@@ -15,7 +15,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--check",
             action="store_true",
-            help=_("compare only; exit with status 1 if the tallies differ from a recount"),
+            help=_(
+                "compare only; exit with status 1 if the tallies differ from a recount "
+                "or reports are quarantined"
+            ),
         )
 
     def handle(self, *args, election: int | None, check: bool, **options) -> None:
@@ -38,5 +41,14 @@ class Command(BaseCommand):
         if differing:
             raise CommandError(
                 _("%(count)s tally rows differ from a recount.") % {"count": len(differing)}
+            )
+        quarantined = quarantined_count()
+        if quarantined:
+            raise CommandError(
+                _(
+                    "%(count)s reports could not be aggregated and are quarantined: "
+                    "see the reports in the admin."
+                )
+                % {"count": quarantined}
             )
         self.stdout.write(_("Tallies equal a recount."))
