@@ -10,7 +10,17 @@ from datetime import datetime
 from functools import reduce
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Case, CharField, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -19,6 +29,7 @@ from reports.models import (
     Evidence,
     Incident,
     Okrug,
+    Question,
     Report,
     ReviewStatus,
     Severity,
@@ -175,4 +186,30 @@ def queue_filter(queue: str, user: AbstractBaseUser, now: datetime | None = None
 def incident_audit_entries(incident_id: int) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(object_type="incident", object_id=str(incident_id)).order_by(
         "at", "pk"
+    )
+
+
+def answer_waiting() -> Exists:
+    """An incident whose observer answered a question since the incident last changed (a
+    claim, a decision, a new report): the answer waits for a moderator to read it."""
+    return Exists(
+        Question.objects.filter(
+            report__incident=OuterRef("pk"), answered_at__gt=OuterRef("updated_at")
+        )
+    )
+
+
+DECISIONS = ("incident_verify", "incident_reject", "incident_escalate")
+
+
+def incident_decision(incident_id: int) -> AuditEntry | None:
+    """The latest decision on an incident (verify, reject, escalate) with its time and note:
+    what its observers are told of it, never who decided."""
+    return (
+        AuditEntry.objects.filter(
+            object_type="incident", object_id=str(incident_id), action__in=DECISIONS
+        )
+        .order_by("-at", "-pk")
+        .only("action", "at", "note")
+        .first()
     )

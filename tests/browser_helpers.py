@@ -29,3 +29,14 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def screenshot(page, name: str) -> None:
+    """With SCREENSHOTS_DIR set, keep a full-page picture of what a person sees at this step
+    (to look at when a page changes; never committed)."""
+    import os
+
+    folder = os.environ.get("SCREENSHOTS_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)

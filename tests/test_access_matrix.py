@@ -201,6 +201,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "reports:report_new": OBSERVER_ONLY,
     "reports:report_send": same(405),
     "reports:my_reports": OBSERVER_ONLY,
+    "reports:questions_json": OBSERVER_ONLY,
     "reports:report_detail": OBSERVER_ONLY,
     "reports:question_answer": same(405),
     "reports:citizen_new": same(200),

@@ -93,3 +93,23 @@ def test_the_draft_has_no_inline_script(lawyer, verified):
 
     assert "<script>" not in page
     assert 'src="/static/reports/admin/print.js"' in page
+
+
+def test_the_draft_says_when_it_happened_and_where_without_empty_punctuation(
+    lawyer, verified, stations
+):
+    import datetime as dt
+
+    report = verified.reports.order_by("received_at").first()
+    happened = report.received_at - dt.timedelta(minutes=40)
+    type(report).objects.filter(pk=report.pk).update(occurred_at=happened)
+    local = timezone.localtime(happened, verified.election.tz)
+    stations[101].address = ""
+    stations[101].save()
+
+    page = complaint_page(client_for(lawyer), verified)
+
+    assert f"<time>{local:%H:%M}</time>" in page
+    assert local.strftime("%d.%m.%Y %H:%M") in page
+    assert "(территориальная комиссия Арбат, округ ЦАО)" in page
+    assert "; )" not in page and "()" not in page

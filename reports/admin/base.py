@@ -112,7 +112,10 @@ def station_label(station: models.Station) -> str:
 
 
 def reporter_label(report: models.Report) -> str:
-    """Pseudonym and role: all the panel shows of a reporter without the contacts permission."""
+    """Pseudonym and role: all the panel shows of a reporter without the contacts permission.
+    A report the site raised itself says so plainly."""
+    if report.reporter_role == models.ReporterRole.SYSTEM:
+        return str(_("raised by the site itself (automatic check)"))
     name = report.observer.pseudonym if report.observer_id else _("anonymous")
     return f"{name} ({report.get_reporter_role_display()}, {report.get_trust_display()})"
 

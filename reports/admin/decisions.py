@@ -5,6 +5,7 @@ refusal (someone else holds the incident, outside the okrugs, nothing to do) bec
 error message on the incident page.
 """
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from reports.admin.base import reporter_label
 from reports.domain.complaints import COMPLAINT_STATUSES, Addressee, complaint_draft
 from reports.models import Escalation, Evidence, Incident, Report
 from reports.selectors import claim_holder, evidence_for, incident_audit_entries, incidents_for
@@ -88,6 +90,9 @@ class QuestionForm(DecisionForm):
                 "pseudonym": report.observer.pseudonym,
             }
         )
+        asked = self.fields["report"].queryset
+        if not self.is_bound and len(asked[:2]) == 1:
+            self.initial["report"] = asked[0].pk  # one observer's report: nothing to choose
 
 
 class SplitForm(DecisionForm):
@@ -230,6 +235,34 @@ def decide(request: HttpRequest, object_id: int, name: str) -> HttpResponse:
     return redirect(incident_url(incident.pk))
 
 
+def incident_facts(incident: Incident) -> dict:
+    """What happened, where and when, before any button: the station with its address, TIK
+    and okrug; every report with its reporter's role and trust, its text and the questions
+    asked about it with their answers; the photos as their EXIF-free public copies, the same
+    photo (one SHA-256) sent in several reports marked as one."""
+    reports = list(
+        Report.objects.filter(incident=incident)
+        .select_related("observer", "station__tik", "station__okrug")
+        .prefetch_related("questions")
+        .order_by("received_at", "pk")
+    )
+    photos = list(
+        Evidence.objects.filter(report__incident=incident, kind=Evidence.Kind.PHOTO)
+        .exclude(public_path="")
+        .order_by("received_at", "pk")
+    )
+    senders = Counter(photo.sha256 for photo in photos)
+    shown = {}
+    for photo in photos:
+        shown.setdefault(photo.sha256, photo).sent_times = senders[photo.sha256]
+    station = incident.station
+    return {
+        "facts_station": station,
+        "facts_reports": [(report, reporter_label(report)) for report in reports],
+        "facts_photos": list(shown.values()),
+    }
+
+
 def panel_context(request: HttpRequest, object_id: str) -> dict:
     """What the incident page shows beside the fields: claim, decisions, evidence, audit."""
     incident = (
@@ -243,6 +276,7 @@ def panel_context(request: HttpRequest, object_id: str) -> dict:
     holder = claim_holder(incident)
     evidence = Evidence.objects.filter(report__incident=incident).order_by("received_at")
     return {
+        **incident_facts(incident),
         "incident": incident,
         "holder": holder,
         "held_by_me": holder is not None and holder.pk == request.user.pk,

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from reports.models import Channel, Phase, Report, Tik, Trust
-from reports.selectors import Queue, okrugs_for, queue_filter, staff_okrug_ids
+from reports.selectors import Queue, answer_waiting, okrugs_for, queue_filter, staff_okrug_ids
 
 
 class QueueFilter(admin.SimpleListFilter):
@@ -243,3 +243,18 @@ class AuditObjectTypeFilter(IndexedValuesFilter):
     title = _("object type")
     parameter_name = "object_type"
     field = "object_type"
+
+
+class AnswerWaitingFilter(admin.SimpleListFilter):
+    """Incidents whose observer has answered a question that nobody has acted on since."""
+
+    title = _("observer's answer")
+    parameter_name = "answer"
+
+    def lookups(self, request, model_admin):
+        return [("waiting", _("Answer waiting"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "waiting":
+            return queryset.filter(answer_waiting())
+        return queryset

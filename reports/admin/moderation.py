@@ -33,6 +33,7 @@ from reports.admin.base import (
 )
 from reports.admin.filters import (
     AggregationFilter,
+    AnswerWaitingFilter,
     AuditActionFilter,
     AuditObjectTypeFilter,
     AuditRecentFilter,
@@ -48,6 +49,7 @@ from reports.admin.filters import (
 )
 from reports.domain import records
 from reports.selectors import (
+    answer_waiting,
     audit_entries_for,
     claim_holder,
     evidence_for,
@@ -167,11 +169,13 @@ class IncidentAdmin(RecordExportMixin, PanelAdmin):
     list_display = [
         "number", "station_number", "okrug", "category_code", "severity", "status",
         "report_count", "reporter_count", "confidence_percent", "last_at", "holder",
+        "answer_mark",
     ]  # fmt: skip
     list_display_links = ["number"]
     list_filter = [
         QueueFilter, OkrugFilter, TikFilter, StationNumberFilter, "category", PhaseFilter,
         "severity", "status", IncidentChannelFilter, IncidentTrustFilter, RecentFilter,
+        AnswerWaitingFilter,
     ]  # fmt: skip
     list_select_related = ["station__okrug", "category", "claimed_by"]
     search_fields = ["station__number"]
@@ -229,6 +233,15 @@ class IncidentAdmin(RecordExportMixin, PanelAdmin):
 
     def has_audit_permission(self, request) -> bool:
         return request.user.has_perm("reports.view_auditentry")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(has_answer_waiting=answer_waiting())
+
+    @admin.display(description=_("answer"))
+    def answer_mark(self, incident: models.Incident) -> str:
+        if not incident.has_answer_waiting:
+            return ""
+        return format_html('<span class="answer-waiting">{}</span>', _("answer waiting"))
 
     @admin.display(description=_("incident"), ordering="pk")
     def number(self, incident: models.Incident) -> str:

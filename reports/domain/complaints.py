@@ -27,6 +27,8 @@ class Addressee(models.TextChoices):
 @dataclass(frozen=True)
 class Fact:
     received_at: datetime
+    # When it happened as the observer reported it; the receipt time when they did not say.
+    happened_at: datetime
     reporter_role: str
     description: str
     count: int | None
@@ -41,6 +43,7 @@ class ComplaintDraft:
     addressee_line: str
     first_at: datetime
     last_at: datetime
+    place: str
     facts: list[Fact]
     evidence: list[Evidence]
     drafted_at: datetime
@@ -64,6 +67,22 @@ def addressee_line(incident: Incident, addressee: str) -> str:
     }
 
 
+def place_line(station) -> str:
+    """ "territorial commission X, okrug Y; address": only the parts that are known, so no
+    empty punctuation is ever printed."""
+    commission = ", ".join(
+        part
+        for part in (
+            _("territorial commission %(tik)s") % {"tik": station.tik.name}
+            if station.tik_id
+            else "",
+            _("okrug %(okrug)s") % {"okrug": station.okrug.name} if station.okrug_id else "",
+        )
+        if part
+    )
+    return "; ".join(part for part in (commission, station.address.strip()) if part)
+
+
 def complaint_draft(*, incident: Incident, addressee: str) -> ComplaintDraft:
     incident = Incident.objects.select_related(
         "station__tik", "station__okrug", "election", "category"
@@ -73,9 +92,11 @@ def complaint_draft(*, incident: Incident, addressee: str) -> ComplaintDraft:
         .exclude(status=ReviewStatus.REJECTED)
         .order_by("received_at")
     )
+    zone = incident.election.tz
     facts = [
         Fact(
-            received_at=timezone.localtime(report.received_at, incident.election.tz),
+            received_at=timezone.localtime(report.received_at, zone),
+            happened_at=timezone.localtime(report.occurred_at or report.received_at, zone),
             reporter_role=report.get_reporter_role_display(),
             description=report.description,
             count=report.count,
@@ -91,8 +112,14 @@ def complaint_draft(*, incident: Incident, addressee: str) -> ComplaintDraft:
         incident=incident,
         addressee=addressee,
         addressee_line=addressee_line(incident, addressee),
-        first_at=timezone.localtime(incident.first_at, incident.election.tz),
-        last_at=timezone.localtime(incident.last_at, incident.election.tz),
+        first_at=min(
+            (fact.happened_at for fact in facts),
+            default=timezone.localtime(incident.first_at, zone),
+        ),
+        last_at=max(
+            (fact.happened_at for fact in facts), default=timezone.localtime(incident.last_at, zone)
+        ),
+        place=place_line(incident.station),
         facts=facts,
         evidence=evidence,
         drafted_at=timezone.localtime(timezone.now(), incident.election.tz),

@@ -12,6 +12,7 @@ urlpatterns = [
     path("report/", views.report_new, name="report_new"),
     path("report/send/", views.report_send, name="report_send"),
     path("my/", views.my_reports, name="my_reports"),
+    path("my/questions.json", views.questions_json, name="questions_json"),
     path("my/<uuid:report_uuid>/", views.report_detail, name="report_detail"),
     path("my/questions/<int:pk>/answer/", views.question_answer_view, name="question_answer"),
     path("citizen/", views.citizen_new, name="citizen_new"),

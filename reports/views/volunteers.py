@@ -14,7 +14,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -32,6 +32,7 @@ from reports.domain.uploads import EvidenceLimitUploadHandler
 from reports.forms.reports import AnswerForm, CitizenReportForm, ReportForm, SignInCodeForm
 from reports.middleware import wants_json
 from reports.models import Channel, Election, Observer, Question, Report, SignInLink, Station
+from reports.selectors import incident_decision
 from reports.services.evidence import FileOutcome, evidence_attach_all
 from reports.services.questions import question_answer
 from reports.services.signin import (
@@ -423,13 +424,48 @@ def my_reports(request: HttpRequest) -> HttpResponse:
         .select_related("station", "category")
         .annotate(file_count=Count("evidence", distinct=True))[:200]
     )
-    questions = (
-        Question.objects.filter(report__observer=request.observer, answered_at__isnull=True)
+    questions = questions_waiting(request.observer)
+    context = {"reports": reports, "questions": questions_with_forms(questions)}
+    return render(request, "volunteer/my_reports.html", context)
+
+
+def questions_waiting(observer: Observer) -> QuerySet[Question]:
+    """The observer's unanswered questions, the longest waiting first."""
+    return (
+        Question.objects.filter(report__observer=observer, answered_at__isnull=True)
         .select_related("report__station", "report__category")
         .order_by("asked_at")
     )
-    context = {"reports": reports, "questions": questions_with_forms(questions)}
-    return render(request, "volunteer/my_reports.html", context)
+
+
+def observer_navigation(request: HttpRequest) -> dict:
+    """For every page (a context processor): how many questions wait for this observer and
+    where the first one is, so the navigation can say so."""
+    observer = getattr(getattr(request, "user", None), "observer", None)
+    if observer is None:
+        return {}
+    first = questions_waiting(observer).values_list("report__uuid", "pk").first()
+    return {
+        "questions_waiting": questions_waiting(observer).count() if first else 0,
+        "first_question_url": (
+            reverse("reports:report_detail", args=[first[0]]) + f"#q{first[1]}" if first else ""
+        ),
+    }
+
+
+@observer_required
+def questions_json(request: HttpRequest) -> JsonResponse:
+    """What the open form page polls: the questions waiting, and the server's clock (the
+    page compares it with the phone's)."""
+    response = JsonResponse(
+        {
+            "waiting": observer_navigation(request).get("questions_waiting", 0),
+            "first_url": observer_navigation(request).get("first_question_url", ""),
+            "now": int(timezone.now().timestamp() * 1000),
+        }
+    )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @observer_required
@@ -451,6 +487,7 @@ def report_detail_page(
 ) -> HttpResponse:
     context = {
         "report": report,
+        "decision": report.incident_id and incident_decision(report.incident_id),
         "evidence": report.evidence.all(),
         "questions": questions_with_forms(report.questions.all(), bound),
     }

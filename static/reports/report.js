@@ -28,10 +28,57 @@
     return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
   }
 
-  function localNow() {
-    var d = new Date();
-    d.setSeconds(0, 0);
-    return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  // "When it happened" is read by the server in the election's zone, so it is filled in that
+  // zone too, whatever zone the phone is set to.
+  function electionNow() {
+    var zone = form && form.dataset.timeZone;
+    var parts = {};
+    try {
+      new Intl.DateTimeFormat("en-GB", {
+        timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23"
+      }).formatToParts(new Date()).forEach(function (part) { parts[part.type] = part.value; });
+    } catch (e) {
+      var d = new Date();
+      return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+    }
+    return parts.year + "-" + parts.month + "-" + parts.day + "T" + parts.hour + ":" + parts.minute;
+  }
+
+  // A phone whose clock is far off files wrong times: say so, once, when the page knows the
+  // server's time (the page itself, or the questions' JSON).
+  var CLOCK_TOLERANCE_MS = 5 * 60000;
+  var clockWarned = false;
+  function clockCheck(serverNow) {
+    var off = Date.now() - serverNow;
+    if (clockWarned || !serverNow || Math.abs(off) < CLOCK_TOLERANCE_MS || !strings.clock) return;
+    clockWarned = true;
+    notice(strings.clock.replace("{minutes}", String(Math.round(off / 60000))));
+  }
+
+  // Questions from headquarters: the navigation's count, asked again every half minute.
+  var QUESTIONS_MS = 30000;
+  function questionsPoll() {
+    var link = document.querySelector("[data-questions-url]");
+    if (!link) return;
+    var shown = Number(link.querySelector("[data-questions-count]").textContent) || 0;
+    function ask() {
+      if (document.hidden) return;
+      fetch(link.dataset.questionsUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (data) {
+          if (!data) return;
+          clockCheck(data.now);
+          link.querySelector("[data-questions-count]").textContent = data.waiting;
+          link.hidden = !data.waiting;
+          if (data.first_url) link.href = data.first_url;
+          if (data.waiting > shown && strings.question) notice(strings.question);
+          shown = data.waiting;
+        })
+        .catch(function () { /* offline: the next round asks again */ });
+    }
+    window.setInterval(ask, QUESTIONS_MS);
+    document.addEventListener("visibilitychange", ask);  // back on the page: ask at once
   }
 
   function csrfToken() {
@@ -110,7 +157,7 @@
     try { localStorage.removeItem(draftKey()); } catch (e) { /* nothing to remove */ }
     form.reset();
     form.elements.uuid.value = newUuid();
-    if (form.elements.occurred_at) form.elements.occurred_at.value = localNow();
+    if (form.elements.occurred_at) form.elements.occurred_at.value = electionNow();
   }
 
   // Errors shown next to the fields
@@ -306,7 +353,12 @@
     form.addEventListener("input", draftSave);
     form.addEventListener("change", draftSave);
     form.addEventListener("submit", onSubmit);
+    // The server's time in the page is fresh only when the page came from the network.
+    var navigation = window.performance && performance.getEntriesByType
+      ? performance.getEntriesByType("navigation")[0] : null;
+    if (navigation && navigation.transferSize > 0) clockCheck(Number(form.dataset.serverNow));
   }
+  if (window.fetch) questionsPoll();
 
   if (!document.body.hasAttribute("data-observer") && window.caches) {
     // Signed out: forget the cached pages that belonged to the observer.
