@@ -394,7 +394,7 @@ class Report(models.Model):
     description = models.TextField(_("description"), max_length=5000, blank=True)
     # The description as the public may read it (domain.redaction), written when the report
     # is aggregated: only aggregated reports belong to an incident, and so can be public.
-    public_description = models.TextField(blank=True, default="", editable=False)
+    public_description = models.TextField(blank=True, default="", db_default="", editable=False)
     count = models.PositiveIntegerField(_("count"), null=True, blank=True)
     complaint_filed = models.BooleanField(_("complaint filed"), default=False)
     police_called = models.BooleanField(_("police called"), default=False)

@@ -131,7 +131,11 @@ def report_insert(report: Report) -> None:
     with prepared_cursor() as cursor:
         cursor.execute(statement, values)
         if connection.features.can_return_columns_from_insert:
-            report.pk = cursor.fetchone()[0]
+            # The id and the columns with a database default, as the ORM reads them back.
+            for field, value in zip(
+                Report._meta.db_returning_fields, cursor.fetchone(), strict=True
+            ):
+                setattr(report, field.attname, value)
         else:
             report.pk = connection.ops.last_insert_id(cursor, Report._meta.db_table, "id")
     report._state.adding = False
@@ -147,7 +151,7 @@ def _report_insert_statement() -> tuple[str, list]:
     query.insert_values(fields, [Report()])
     compiler = query.get_compiler(connection=connection)
     compiler.returning_fields = (
-        [meta.pk] if connection.features.can_return_columns_from_insert else None
+        meta.db_returning_fields if connection.features.can_return_columns_from_insert else None
     )
     [(statement, _values)] = compiler.as_sql()
     return statement, fields
