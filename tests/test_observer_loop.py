@@ -120,3 +120,35 @@ def test_a_report_the_site_raised_says_so_plainly(report):
     assert "автоматическая проверка" in reporter_label(report) or "automatic" in reporter_label(
         report
     )
+
+
+def test_the_queue_names_categories_and_is_titled_with_what_it_lists(report, moderator):
+    page = client_for(moderator).get("/admin/reports/incident/?queue=all").content.decode()
+    assert "<b>V1</b> Вброс бюллетеней" in page
+    assert "<h1>Инциденты</h1>" in page
+    assert "Выберите" not in page
+
+
+@pytest.mark.parametrize(
+    ("moment", "due"),
+    [
+        ("07:40", "/checkin/"),
+        ("11:50", "/protocols/turnout/"),
+        ("13:30", "/report/"),
+        ("20:05", "/protocols/copy/"),
+    ],
+)
+def test_one_navigation_on_every_observer_page_puts_what_is_due_first(
+    observer_client, election, moment, due, monkeypatch
+):
+    import datetime as dt
+
+    hour, minute = map(int, moment.split(":"))
+    now = dt.datetime.combine(election.date, dt.time(hour, minute), tzinfo=election.tz)
+    monkeypatch.setattr("reports.views.volunteers.timezone.now", lambda: now)
+
+    for page in ("/report/", "/my/", "/protocols/mine/"):
+        nav = observer_client.get(page).content.decode().split('<nav class="tabs">')[1]
+        links = nav.split("</nav>")[0]
+        assert links.split("<a ")[1].startswith(f'href="{due}" class="due"')
+        assert all(f'href="{url}"' in links for url in ("/checkin/", "/protocols/copy/", "/my/"))

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from reports import models
@@ -56,11 +57,23 @@ class RecordExportMixin:
         return self.records_export(queryset, ExportFormat.JSON)
 
 
-class PanelAdmin(admin.ModelAdmin):
+class TitledChangeList:
+    """A list page titled with what it lists ("Incidents"), not Django's "Select incident to
+    change"."""
+
+    def changelist_view(self, request, extra_context=None):
+        title = {"title": capfirst(self.model._meta.verbose_name_plural)}
+        return super().changelist_view(request, title | (extra_context or {}))
+
+
+class PanelAdmin(TitledChangeList, admin.ModelAdmin):
     """A read-only list of a big table, limited to the staff member's okrugs by `scope`.
 
     Its rows have a `station` (incidents, reports), shown with the okrug.
     """
+
+    class Media:
+        css = {"all": ["reports/admin/panel.css"]}
 
     paginator = CappedPaginator
     show_full_result_count = False
@@ -151,7 +164,7 @@ def audit_export(entries: QuerySet, fmt: str) -> StreamingHttpResponse:
     return records.records_response(records.AuditEntryRecord, entries, fmt, filename=filename)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(TitledChangeList, admin.ModelAdmin):
     """Shown for reference; these rows are written by importers and services elsewhere."""
 
     show_full_result_count = False

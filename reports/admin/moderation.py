@@ -250,7 +250,10 @@ class IncidentAdmin(RecordExportMixin, PanelAdmin):
     @admin.display(description=_("category"))
     def category_code(self, incident: models.Incident) -> str:
         return format_html(
-            '<span title="{}">{}</span>', incident.category.name, incident.category_id
+            '<span class="category-name" title="{}"><b>{}</b> {}</span>',
+            incident.category.name,
+            incident.category_id,
+            incident.category.name,
         )
 
     @admin.display(description=_("confidence"), ordering="confidence")

@@ -9,6 +9,7 @@ report_send with the phone's send key (services.signin) instead of the session.
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import datetime, time, timedelta
 from functools import wraps
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -31,7 +33,16 @@ from reports import health
 from reports.domain.uploads import EvidenceLimitUploadHandler
 from reports.forms.reports import AnswerForm, CitizenReportForm, ReportForm, SignInCodeForm
 from reports.middleware import wants_json
-from reports.models import Channel, Election, Observer, Question, Report, SignInLink, Station
+from reports.models import (
+    Channel,
+    Checkpoint,
+    Election,
+    Observer,
+    Question,
+    Report,
+    SignInLink,
+    Station,
+)
 from reports.selectors import incident_decision
 from reports.services.evidence import FileOutcome, evidence_attach_all
 from reports.services.questions import question_answer
@@ -438,14 +449,46 @@ def questions_waiting(observer: Observer) -> QuerySet[Question]:
     )
 
 
+# How near a turnout checkpoint (10:00, 12:00, 15:00, 18:00) the count is what is due.
+CHECKPOINT_DUE = timedelta(minutes=45)
+
+
+def task_due(election: Election, now: datetime) -> str:
+    """What an observer should do now: check in until half an hour after polls open, send the
+    turnout count near a checkpoint, the protocol copy once polls have closed."""
+    if now >= election.polls_close_at():
+        return "protocols:copy_new"
+    if now < election.polls_open_at() + timedelta(minutes=30):
+        return "coverage:checkin"
+    checkpoints = (election.local_datetime(time(int(hour))) for hour in Checkpoint.values)
+    if any(abs(now - checkpoint) <= CHECKPOINT_DUE for checkpoint in checkpoints):
+        return "protocols:turnout_new"
+    return "reports:report_new"
+
+
+OBSERVER_PAGES = [
+    ("reports:report_new", _lazy("New report")),
+    ("coverage:checkin", _lazy("Check in")),
+    ("protocols:turnout_new", _lazy("Turnout")),
+    ("protocols:copy_new", _lazy("Protocol copy")),
+    ("reports:my_reports", _lazy("My reports")),
+    ("protocols:mine", _lazy("My counts")),
+]
+
+
 def observer_navigation(request: HttpRequest) -> dict:
-    """For every page (a context processor): how many questions wait for this observer and
-    where the first one is, so the navigation can say so."""
+    """For every page (a context processor): one navigation for every observer page, what is
+    due now first; and how many questions wait and where the first one is."""
     observer = getattr(getattr(request, "user", None), "observer", None)
     if observer is None:
         return {}
+    due = task_due(observer.election, timezone.now())
+    pages = sorted(OBSERVER_PAGES, key=lambda page: page[0] != due)
     first = questions_waiting(observer).values_list("report__uuid", "pk").first()
     return {
+        "observer_pages": [
+            {"url": reverse(name), "label": label, "due": name == due} for name, label in pages
+        ],
         "questions_waiting": questions_waiting(observer).count() if first else 0,
         "first_question_url": (
             reverse("reports:report_detail", args=[first[0]]) + f"#q{first[1]}" if first else ""
