@@ -76,6 +76,12 @@ def test_report_with_photo_then_offline_report_arrives_once(
     fill_report(page, category="V2", description="Карусель без связи")
     page.click("button[type=submit]")
     page.wait_for_selector("#notice:has-text('Нет связи')")
+    # Sent from the bottom of the long form: the confirmation and the waiting list are in view.
+    page.wait_for_selector("#outbox:has-text('ждут отправки: 1')")
+    viewport = page.viewport_size["height"]
+    for shown in ("#notice", "#outbox"):
+        box = page.locator(shown).bounding_box()
+        assert box is not None and -1 <= box["y"] < viewport, (shown, box)
     page.reload()
     page.wait_for_selector("#outbox:has-text('ждут отправки: 1')")
     assert not Report.objects.filter(description="Карусель без связи").exists()

@@ -340,7 +340,12 @@
         formFresh();
         errorsClear();
         notice(result.kind === "signin" ? strings.signin : strings.queued);
-        outboxShow();
+        // The volunteer pressed "Send" at the bottom of a long form: bring the confirmation
+        // and the list of what waits on this phone into view.
+        outboxShow().then(function () {
+          var box = document.getElementById("outbox") || document.getElementById("notice");
+          if (box && box.scrollIntoView) box.scrollIntoView({ block: "start" });
+        });
       }
     });
   }
