@@ -107,3 +107,30 @@ def test_a_phone_set_to_utc_files_the_time_in_the_elections_zone(
     occurred = Report.objects.get().occurred_at
     # Filled to the minute in Moscow's time: within a minute or two of now, not three hours off.
     assert abs(occurred - timezone.now()) < dt.timedelta(minutes=3)
+
+
+def test_the_turnout_form_warns_of_a_count_far_from_the_earlier_one(
+    new_context, observer_link, observer, stations
+):
+    import uuid
+
+    from reports.services.protocols import TurnoutInput, turnout_count_submit
+
+    turnout_count_submit(
+        data=TurnoutInput(
+            uuid=uuid.uuid4(), station=stations[101], checkpoint="10", own_tally=120, announced=118
+        ),
+        observer=observer,
+    )
+    phone = new_context(viewport={"width": 390, "height": 844}).new_page()
+    phone.goto(f"/signin/{observer_link.token}/")
+    phone.wait_for_url("**/report/")
+    phone.goto("/protocols/turnout/")
+    phone.select_option("select[name=checkpoint]", "12")
+    phone.fill("input[name=own_tally]", "80")
+    phone.get_by_text("Lower than your count at 10:00 (120)").wait_for()
+    phone.fill("input[name=own_tally]", "300")
+    phone.fill("input[name=announced]", "240")
+    warning = phone.inner_text("#turnout-warnings")
+    assert "differ by 60 (20 %)" in warning and "Lower than" not in warning
+    screenshot(phone, "phone-390-turnout-warning")

@@ -63,15 +63,33 @@ from reports.views.volunteers import (
 @observer_required
 def turnout_new(request: HttpRequest) -> HttpResponse:
     form = TurnoutForm(request.POST or None, observer=request.observer)
+    context = {"form": form, "earlier": turnout_earlier(request.observer)}
     if request.method != "POST":
-        return render(request, "protocols/turnout_form.html", {"form": form})
+        return render(request, "protocols/turnout_form.html", context)
     if not form.is_valid():
-        return invalid(request, "protocols/turnout_form.html", {"form": form})
+        return invalid(request, "protocols/turnout_form.html", context)
     try:
         _count, created = turnout_count_submit(data=form.turnout_input(), observer=request.observer)
     except ReportConflict:
-        return conflict(request, "protocols/turnout_form.html", {"form": form})
+        return conflict(request, "protocols/turnout_form.html", context)
     return done(request, created=created, kind="turnout")
+
+
+def turnout_earlier(observer) -> dict[str, list]:
+    """The observer's earlier counts by station: [checkpoint, own tally, announced] in
+    checkpoint order, so the form can warn of a count far from them (turnout.js)."""
+    earlier: dict[str, list] = {}
+    counts = (
+        TurnoutCount.objects.filter(observer=observer)
+        .order_by("received_at")
+        .values_list("station_id", "checkpoint", "own_tally", "announced")
+    )
+    for station_id, checkpoint, own, announced in counts:
+        rows = earlier.setdefault(str(station_id), [])
+        rows[:] = [row for row in rows if row[0] != checkpoint] + [[checkpoint, own, announced]]
+    for rows in earlier.values():
+        rows.sort()
+    return earlier
 
 
 @with_evidence_limits
