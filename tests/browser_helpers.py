@@ -40,3 +40,11 @@ def screenshot(page, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def choose_category(page, code: str) -> None:
+    """Pick an incident category as a person does: open its group if it is folded, then tap."""
+    folded = page.locator(f"details.phase:not([open]):has(input[value={code}]) > summary")
+    if folded.count():
+        folded.click()
+    page.check(f"input[name=category][value={code}]")

@@ -12,7 +12,7 @@ from django.utils import timezone
 from reports.models import Report
 from reports.services.aggregation import reports_aggregate
 
-from .browser_helpers import browser, screenshot  # noqa: F401 (a fixture)
+from .browser_helpers import browser, choose_category, screenshot  # noqa: F401 (a fixture)
 from .moderation_fixtures import staff_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,7 +39,7 @@ def new_context(browser, live_server, settings):  # noqa: F811 (the fixture)
 
 
 def fill_report(page, description: str) -> None:
-    page.check("input[name=category][value=V1]")
+    choose_category(page, "V1")
     page.fill("textarea[name=description]", description)
 
 

@@ -152,3 +152,24 @@ def test_one_navigation_on_every_observer_page_puts_what_is_due_first(
         links = nav.split("</nav>")[0]
         assert links.split("<a ")[1].startswith(f'href="{due}" class="due"')
         assert all(f'href="{url}"' in links for url in ("/checkin/", "/protocols/copy/", "/my/"))
+
+
+@pytest.mark.parametrize(
+    ("moment", "open_groups"),
+    [("07:50", {"Открытие"}), ("13:00", {"Голосование", "Голосование на дому"}),
+     ("21:00", {"Подсчёт", "Суммирование в ТИК"})],
+)  # fmt: skip
+def test_the_form_opens_the_categories_of_the_hour_and_folds_the_rest(
+    observer_client, election, moment, open_groups, monkeypatch
+):
+    import datetime as dt
+    import re
+
+    hour, minute = map(int, moment.split(":"))
+    now = dt.datetime.combine(election.date, dt.time(hour, minute), tzinfo=election.tz)
+    monkeypatch.setattr("reports.forms.reports.timezone.now", lambda: now)
+
+    page = observer_client.get("/report/").content.decode()
+    groups = re.findall(r'<details class="phase"( open)?>\s*<summary>([^<]+)</summary>', page)
+    assert {label for is_open, label in groups if is_open} == open_groups
+    assert len(groups) > len(open_groups)

@@ -8,7 +8,7 @@ from django.db import connections
 
 from reports.models import Evidence, Report
 
-from .browser_helpers import browser  # noqa: F401 (a fixture)
+from .browser_helpers import browser, choose_category  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,7 +40,7 @@ def context(new_context):
 
 
 def fill_report(page, *, category: str, description: str) -> None:
-    page.check(f"input[name=category][value={category}]")
+    choose_category(page, category)
     page.fill("textarea[name=description]", description)
     page.fill("input[name=count]", "7")
 
@@ -103,7 +103,7 @@ def test_a_draft_survives_a_reload(context, observer_link, categories):
     page.goto(f"/signin/{observer_link.token}/")
     page.wait_for_url("**/report/")
     uuid = page.input_value("input[name=uuid]")
-    page.check("input[name=category][value=H1]")
+    choose_category(page, "H1")
     page.fill("textarea[name=description]", "Тридцать заявлений одним почерком")
 
     page.reload()

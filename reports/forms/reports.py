@@ -4,6 +4,7 @@ services in reports.services do the work."""
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -74,6 +75,16 @@ class ReportTimeField(MomentField):
 class CategoryGroup:
     label: str
     categories: list[Category]
+    open: bool = True
+
+
+def phases_now(election: Election, now: datetime) -> set[str]:
+    """The phases of election day whose categories an observer most likely needs now."""
+    if now < election.polls_open_at() + timedelta(minutes=30):
+        return {Phase.OPENING}
+    if now < election.polls_close_at():
+        return {Phase.VOTING, Phase.HOME_VOTING}
+    return {Phase.COUNTING, Phase.TABULATION}
 
 
 class ReportForm(forms.Form):
@@ -133,12 +144,23 @@ class ReportForm(forms.Form):
             del self.fields["station"]
 
     def category_groups(self) -> list[CategoryGroup]:
-        """Categories grouped by phase in their order; "Other" comes last, on its own."""
+        """Categories grouped by phase in their order; "Other" comes last, on its own. The
+        groups of the phase of the day are open, the others folded (a chosen category's group
+        stays open)."""
         groups: dict[str, list[Category]] = {}
         for category in categories_reportable().values():
             groups.setdefault(category.phase, []).append(category)
         labels = dict(Phase.choices)
-        return [CategoryGroup(labels[phase], items) for phase, items in groups.items()]
+        current = phases_now(self.election, timezone.now())
+        chosen = self["category"].value()
+        return [
+            CategoryGroup(
+                labels[phase],
+                items,
+                open=phase in current or any(c.code == chosen for c in items),
+            )
+            for phase, items in groups.items()
+        ]
 
     def clean_occurred_at(self):
         return report_time_check(
