@@ -30,6 +30,13 @@ SECTION = "## Page weights (issue 19)"
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/obs_bench_pages"
 PASSWORD = "bench-admin-password-1"
 CHROMIUM = "/usr/bin/chromium"
+OBSERVER_PAGES = {
+    "report form (observer)": "/report/",
+    "my reports (observer)": "/my/",
+    "check-in (observer)": "/checkin/",
+    "turnout count (observer)": "/protocols/turnout/",
+    "protocol copy (observer)": "/protocols/copy/",
+}
 PAGES = {
     "admin home": "/admin/",
     "coverage": "/coverage/",
@@ -61,13 +68,18 @@ def election_ready(env: dict) -> str:
         "from django.utils import timezone\n"
         "from reports.services.coverage import coverage_refresh\n"
         "coverage_refresh(election=election, now=timezone.now())\n"
+        "from reports.models import Observer\n"
+        "from reports.services.observers import signin_link_issue\n"
+        "_link, token = signin_link_issue(observer=Observer.objects.order_by('pk').first())\n"
+        "print(token)\n"
         "print(election.pk)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True,
         text=True,
     )  # fmt: skip
-    return done.stdout.strip().splitlines()[-1]
+    token, election = done.stdout.strip().splitlines()[-2:]
+    return election, token
 
 
 def free_port() -> int:
@@ -96,7 +108,7 @@ def site(env: dict):
         server.wait(timeout=20)
 
 
-def weigh(base: str, election: str, shots: Path | None, label: str) -> dict[str, dict]:
+def weigh(base: str, election: str, shots: Path | None, label: str, token: str) -> dict[str, dict]:
     """Bytes on the wire and requests for a first visit of each page."""
     from playwright.sync_api import sync_playwright
 
@@ -106,20 +118,26 @@ def weigh(base: str, election: str, shots: Path | None, label: str) -> dict[str,
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
-        for name, path in PAGES.items():
-            context = browser.new_context(viewport={"width": 1366, "height": 900})
+        for name, path in {**PAGES, **OBSERVER_PAGES}.items():
+            observer = name in OBSERVER_PAGES
+            size = {"width": 390, "height": 844} if observer else {"width": 1366, "height": 900}
+            context = browser.new_context(viewport=size)
             page = context.new_page()
             # Signed in without the browser (its cache stays empty): the API of the context
             # shares its cookies.
-            context.request.get(f"{base}/admin/login/")
-            token = next(c["value"] for c in context.cookies() if c["name"] == "csrftoken")
-            context.request.post(
-                f"{base}/admin/login/?next=/admin/",
-                form={"csrfmiddlewaretoken": token, "username": "admin", "password": PASSWORD},
-            )
+            if observer:
+                context.request.get(f"{base}/signin/{token}/")
+            else:
+                context.request.get(f"{base}/admin/login/")
+                csrf = next(c["value"] for c in context.cookies() if c["name"] == "csrftoken")
+                context.request.post(
+                    f"{base}/admin/login/?next=/admin/",
+                    form={"csrfmiddlewaretoken": csrf, "username": "admin", "password": PASSWORD},
+                )
             weighed: list = []
             page.on("requestfinished", lambda request, seen=weighed: seen.append(request))
-            url = f"{base}{path}" + (f"?election={election}" if "admin" not in path else "")
+            query = "" if observer or "admin" in path else f"?election={election}"
+            url = f"{base}{path}{query}"
             page.goto(url, wait_until="networkidle")
             total = sum(
                 sizes["responseBodySize"] + sizes["responseHeadersSize"]
@@ -130,10 +148,17 @@ def weigh(base: str, election: str, shots: Path | None, label: str) -> dict[str,
             results[name] = {"bytes": total, "requests": len(weighed), "outside": outside,
                              "height": height}  # fmt: skip
             if shots is not None:
-                slug = name.replace(" ", "-")
-                page.screenshot(path=str(shots / f"{label}-{slug}-1366.png"), full_page=True)
-                page.set_viewport_size({"width": 390, "height": 844})
-                page.screenshot(path=str(shots / f"{label}-{slug}-390.png"), full_page=True)
+                slug = name.replace(" ", "-").replace("(", "").replace(")", "")
+                page.screenshot(
+                    path=str(shots / f"{label}-{slug}-{size['width']}.png"), full_page=True
+                )
+                other = (
+                    {"width": 1366, "height": 900} if observer else {"width": 390, "height": 844}
+                )
+                page.set_viewport_size(other)
+                page.screenshot(
+                    path=str(shots / f"{label}-{slug}-{other['width']}.png"), full_page=True
+                )
             context.close()
         browser.close()
     return results
@@ -151,8 +176,9 @@ def machine() -> str:
 def report(found: dict[str, dict[str, dict]]) -> str:
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, gunicorn with 2 workers and "
-        "DEBUG off, Chromium at 1366 × 900 with nothing cached, signed in as the demo "
-        "administrator, on `make run`'s demo election (3,611 stations). Kilobytes on the "
+        "DEBUG off, Chromium with nothing cached, headquarters' pages at 1366 × 900 signed in "
+        "as the demo administrator, observers' at 390 × 844 signed in through a personal "
+        "link, on `make run`'s demo election (3,611 stations). Kilobytes on the "
         "wire (headers and encoded bodies of every response), requests, and the page's "
         "height in pixels:",
         "",
@@ -160,7 +186,7 @@ def report(found: dict[str, dict[str, dict]]) -> str:
         "|---|---:|---:|---:|",
     ]
     plain, collected = found["plain"], found["collected"]
-    for name in PAGES:
+    for name in {**PAGES, **OBSERVER_PAGES}:
         lines.append(
             f"| {name} | {plain[name]['bytes'] / 1024:.0f} / {plain[name]['requests']} "
             f"| {collected[name]['bytes'] / 1024:.0f} / {collected[name]['requests']} "
@@ -187,15 +213,15 @@ def main() -> None:
         SECRET_KEY="bench-only-key", ALLOWED_HOSTS="127.0.0.1", SESSION_COOKIE_SECURE="0",
         CSRF_COOKIE_SECURE="0", DEMO_ADMIN_PASSWORD=PASSWORD, STATIC_ROOT=str(static_root),
     )  # fmt: skip
-    election = election_ready(env)
+    election, token = election_ready(env)
     if options.shots:
         options.shots.mkdir(parents=True, exist_ok=True)
     found = {}
     with site(env) as base:
-        found["plain"] = weigh(base, election, None, "plain")
+        found["plain"] = weigh(base, election, None, "plain", token)
     manage(env, "collectstatic", "--noinput")
     with site(env) as base:
-        found["collected"] = weigh(base, election, options.shots, "collected")
+        found["collected"] = weigh(base, election, options.shots, "collected", token)
     text = report(found)
     print(text)
     if options.write:

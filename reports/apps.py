@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext_lazy as _
 
@@ -23,3 +24,10 @@ class ReportsConfig(AppConfig):
         post_migrate.connect(categories_forget, sender=self)
         post_save.connect(categories_forget, sender=Category)
         post_delete.connect(categories_forget, sender=Category)
+
+
+class HeadquartersAdminConfig(admin_apps.AdminConfig):
+    """Django's admin with the headquarters' site: tables grouped by task (headquarters.py)."""
+
+    default = False  # reports' own config is ReportsConfig; this one is named in settings
+    default_site = "reports.headquarters.HeadquartersSite"

@@ -173,3 +173,23 @@ def test_the_form_opens_the_categories_of_the_hour_and_folds_the_rest(
     groups = re.findall(r'<details class="phase"( open)?>\s*<summary>([^<]+)</summary>', page)
     assert {label for is_open, label in groups if is_open} == open_groups
     assert len(groups) > len(open_groups)
+
+
+def test_the_admin_home_groups_the_tables_by_task_and_counts_the_days_work(
+    report, moderator, admin_client
+):
+    question = question_ask(report=report, actor=moderator, text="Когда?")
+    question_answer(question=question, observer=report.observer, answer="В 10:15")
+
+    page = admin_client.get("/admin/").content.decode()
+
+    groups = ["Election day: incidents and reports", "Coverage and mobile groups",
+              "Counts, protocols and results", "Places and people", "Partners and records"]  # fmt: skip
+    russian = ["День выборов: инциденты и сообщения", "Наблюдение и мобильные группы",
+               "Подсчёты, протоколы и итоги", "Места и люди", "Партнёры и записи"]  # fmt: skip
+    shown = [g for g in groups if g in page] or [g for g in russian if g in page]
+    assert len(shown) == 5
+    positions = [page.index(g) for g in shown]
+    assert positions == sorted(positions)
+    assert '<strong data-count="new">1</strong>' in page
+    assert '<strong data-count="answers">1</strong>' in page
