@@ -16,7 +16,7 @@ class SampleDrawForm(forms.Form):
         required=False,
         min_value=0.1,
         max_value=20,
-        help_text=_("The half-width of the 95 % interval wanted; the size is chosen from it."),
+        help_text=_("The half-width wanted of the interval (95 %); the size is chosen from it."),
     )
     size = forms.IntegerField(label=_("Sample size, stations"), required=False, min_value=2)
     seed = forms.IntegerField(

@@ -88,7 +88,7 @@ def quickcount_page(request: HttpRequest) -> HttpResponse:
             chart=charts.interval_chart(
                 result["candidates"],
                 sample.threshold,
-                _("Estimate, 95 % interval and official share"),
+                _("Estimate and interval (95 %), official share"),
             ),
             p_above=percent(result.get("p_leader_above_threshold")),
             home=result.get("home_voting"),
