@@ -2,6 +2,7 @@
 see its seed, size, expected margin and estimate, and open the quick-count page."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -62,11 +63,14 @@ class QuickCountSampleAdmin(admin.ModelAdmin):
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context=None
     ) -> HttpResponse:
+        """Samples are drawn, not typed in: the add button leads to the draw form."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         return redirect("admin:reports_quickcountsample_draw")
 
     def draw_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_add_permission(request):
-            return redirect("admin:reports_quickcountsample_changelist")
+            raise PermissionDenied
         form = SampleDrawForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
