@@ -13,6 +13,7 @@ from django.utils import timezone
 from reports.domain import quickcount
 from reports.domain.protocol_checks import ProtocolTemplate, election_template
 from reports.models import (
+    Channel,
     Election,
     OfficialResult,
     ProtocolCopy,
@@ -21,6 +22,7 @@ from reports.models import (
     StationReconciliation,
 )
 from reports.services.audit import audit_record
+from reports.services.protocols import content_hash, station_reconcile
 from reports.services.queue import task_enqueue_on_commit
 
 # Below this fraction of an okrug's sampled stations reported, the estimate is flagged.
@@ -274,3 +276,30 @@ def home_analysis(sample: QuickCountSample, template: ProtocolTemplate) -> dict 
         "leader_margin_votes": round(float(totals[leader] - sample.threshold * boxes)),
         "regression": regression,
     }
+
+
+@transaction.atomic
+def quickcount_demo_copies(
+    *, sample: QuickCountSample, share: float = 0.8, seed: int = 2013
+) -> int:
+    """For the demo: copies equal to the official result from `share` of the sampled stations,
+    as observers would send them, reconciled; the estimate follows in a worker."""
+    official = list(
+        OfficialResult.objects.filter(station__in=sample.stations.all()).select_related(
+            "station__election"
+        )
+    )
+    rng = np.random.default_rng(seed)
+    chosen = [
+        official[i] for i in sorted(rng.permutation(len(official))[: round(share * len(official))])
+    ]
+    ProtocolCopy.objects.bulk_create(
+        ProtocolCopy(election_id=row.election_id, station=row.station, channel=Channel.WEB,
+                     lines=row.lines,
+                     content_hash=content_hash({"station": row.station_id, "lines": row.lines}))
+        for row in chosen
+    )  # fmt: skip
+    for row in chosen:
+        station_reconcile(station=row.station)
+    task_enqueue_on_commit("reports.quickcount_estimate_task", sample.pk)
+    return len(chosen)

@@ -21,7 +21,17 @@ from django.utils.translation import gettext as _
 
 from reports.domain.protocol_checks import template_load
 from reports.importers.observers import signin_url
-from reports.models import Category, Channel, Election, LegalStatus, Observer, Report, Tik, Trust
+from reports.models import (
+    Category,
+    Channel,
+    Election,
+    LegalStatus,
+    Observer,
+    QuickCountSample,
+    Report,
+    Tik,
+    Trust,
+)
 from reports.services.accounts import staff_account_ensure
 from reports.services.observer_import import IssuedLink, ObserverRow, observers_import
 from reports.services.places import StationRow, election_create, stations_import
@@ -30,6 +40,7 @@ from reports.services.protocols import (
     official_results_generate,
     results_aggregate,
 )
+from reports.services.quickcount import quickcount_demo_copies, quickcount_sample_draw
 from reports.services.roles import role_groups_ensure
 from reports.services.submission import ReportInput, report_submit
 
@@ -227,6 +238,7 @@ class Command(BaseCommand):
                 link = self.observers(election, options["observers"])
                 self.reports(election, options["reports"])
                 self.official_results(election)
+                self.quick_count(election)
                 passwords = self.staff()
         finally:
             logging.disable(logging.NOTSET)
@@ -262,6 +274,13 @@ class Command(BaseCommand):
         election_template_set(election=election, template=template)
         official_results_generate(election=election, totals=template["official_totals"])
         results_aggregate(election=election)
+
+    def quick_count(self, election: Election) -> None:
+        """A quick-count sample of the demo election (seed 2013) with copies from most of it."""
+        if QuickCountSample.objects.filter(election=election).exists():
+            return
+        sample = quickcount_sample_draw(election=election, actor=None, margin=0.01, seed=2013)
+        quickcount_demo_copies(sample=sample)
 
     def staff(self) -> dict[str, str]:
         role_groups_ensure()
