@@ -1,15 +1,19 @@
 """Staff read the quick count on its page and as JSON; partners with a full-read token read
 the JSON; a coordinator draws the sample in the admin, seeing the margin each size gives."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
 from reports.models import QuickCountSample, TokenScope
+from reports.services.coverage import observer_check_in
 from reports.services.protocols import stations_reconcile
 from reports.services.quickcount import quickcount_estimate, quickcount_sample_draw
 
 from .api_helpers import client as api_client
 from .api_helpers import token
+from .coverage_helpers import at, sweep
 from .moderation_fixtures import client_for, staff_user
 from .quickcount_helpers import copy_send, official_import, quickcount_election
 
@@ -85,3 +89,16 @@ def test_a_moderator_cannot_draw_a_sample(election):
         {"election": election.pk, "size": "10", "threshold": "50"},
     )
     assert not QuickCountSample.objects.exists()
+
+
+def test_the_coverage_page_shows_the_sample_apart_from_the_rest(election, stations, observer):
+    quickcount_election(election)
+    sample = quickcount_sample_draw(election=election, actor=None, size=10, seed=4)
+    sample.stations.add(stations[101])
+    observer_check_in(observer=observer, station=stations[101], now=at(election, "07:20"))
+    sweep(election, at(election, "07:30"))
+    page = client_for(staff_user("coordinator", "kolya")).get("/coverage/").content.decode()
+    section = page.split('id="quickcount-coverage"')[1].split("</section>")[0]
+    sampled, rest = re.findall(r"<tr><th>[^<]*</th>((?:<td>\d+</td>)+)</tr>", section)
+    assert re.findall(r"\d+", sampled)[:3] == [str(sample.stations.count()), "1", "1"]
+    assert re.findall(r"\d+", rest)[:3] == [str(64 - sample.stations.count()), "0", "0"]

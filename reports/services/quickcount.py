@@ -19,6 +19,7 @@ from reports.models import (
     ProtocolCopy,
     QuickCountSample,
     Station,
+    StationCoverage,
     StationReconciliation,
 )
 from reports.services.audit import audit_record
@@ -84,6 +85,26 @@ def quickcount_refresh_election(*, election: Election) -> None:
     sample = QuickCountSample.objects.filter(election=election).order_by("-drawn_at").first()
     if sample is not None:
         task_enqueue_on_commit("reports.quickcount_estimate_task", sample.pk)
+
+
+def sample_coverage(election: Election) -> list[dict] | None:
+    """Coverage of the current sample's stations apart from the rest (the coverage page):
+    stations, with an observer assigned, checked in, protocol sent. None without a sample."""
+    sample = QuickCountSample.objects.filter(election=election).order_by("-drawn_at").first()
+    if sample is None:
+        return None
+    sampled = set(sample.stations.values_list("pk", flat=True))
+    rows = {True: Counter(), False: Counter()}
+    coverage = StationCoverage.objects.filter(election=election)
+    for station, assigned, present, protocol in coverage.values_list(
+        "station_id", "assigned", "present", "protocol"
+    ):
+        row = rows[station in sampled]
+        row.update(stations=1, assigned=assigned > 0, present=present > 0, protocol=protocol)
+    fields = ("stations", "assigned", "present", "protocol")
+    return [
+        {"sampled": key, **{field: rows[key][field] for field in fields}} for key in (True, False)
+    ]
 
 
 def quickcount_estimate(*, sample: QuickCountSample) -> dict:

@@ -46,6 +46,7 @@ from reports.models import (
 from reports.selectors import incidents_for, okrugs_for
 from reports.services.coverage import CoverageRefused, assignment_set_status, observer_check_in
 from reports.services.mobile_groups import dispatch_update, group_dispatch
+from reports.services.quickcount import sample_coverage
 from reports.views.volunteers import observer_required
 
 STATIONS_SHOWN = 300
@@ -314,6 +315,7 @@ def coverage_page(request: HttpRequest) -> HttpResponse:
         "filters": filters and filters["form"],
         "figures": coverage_figures(request, election, filters) if election else None,
         "data_url": f"{reverse('coverage:data')}?{request.GET.urlencode()}",
+        "quickcount": sample_coverage(election) if election else None,
     }
     return TemplateResponse(request, "coverage/coverage.html", context)
 
