@@ -184,4 +184,6 @@ def home_voting(
 
 
 def interval(value: float, se: float) -> dict:
-    return {"share": value, "ci95": [value - Z95 * se, value + Z95 * se], "se": se}
+    """A share with its 95 % interval, the interval cut to [0, 1] (a share cannot leave it)."""
+    low, high = max(0.0, value - Z95 * se), min(1.0, value + Z95 * se)
+    return {"share": value, "ci95": [low, high], "se": se}
