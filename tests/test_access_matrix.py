@@ -122,6 +122,8 @@ MODELS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "reports_stationflag": ((200, 403, 302, 403, 302), (200, 403, 302, 403, 302)),
     "reports_stationreconciliation": ((200, 403, 302, 403, 302), (200, 403, 302, 403, 302)),
     "reports_statisticsrun": ((200, 403, 302, 403, 302), (200, 403, 302, 403, 302)),
+    # Quick-count samples: coordinators draw them (add goes to the draw page); nobody edits.
+    "reports_quickcountsample": ((200, 403, 302, 403, 302), (200, 302, 302, 403, 302)),
 }
 
 #                    anon citizen observer moderator coordinator public full submit
@@ -149,6 +151,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "admin:reports_evidence_original": staff_only(404, 200),
     "admin:reports_station_import": staff_only(403, 200),
     "admin:reports_observer_import": staff_only(403, 200),
+    "admin:reports_quickcountsample_draw": staff_only(403, 200),
     # The API. Public records for everyone; tallies and alerts need full read (and are
     # hidden from the moderator when they count another okrug); exports
     # belong to whoever started them (the coordinator here, not yet done).
@@ -185,6 +188,9 @@ EXPECTED: dict[str, dict[str, int]] = {
     "protocols:statistics": staff_only(200, 200),
     "protocols:statistics_json": staff_only(404, 404),
     "protocols:statistics_request": same(405),
+    # The quick count (no sample drawn yet: its JSON is 404); partners with full read too.
+    "protocols:quickcount": staff_only(200, 200),
+    "protocols:quickcount_json": row(401, 401, 403, 404, 404, 403, 404, 403),
     # Coverage: coordinators' pages; observers' check-in.
     "coverage:checkin": OBSERVER_ONLY,
     "coverage:checkin_left": same(405),

@@ -17,12 +17,14 @@ from reports.models import (
     Observer,
     OfficialResult,
     Okrug,
+    QuickCountSample,
     Report,
     Severity,
     SignInLink,
     Station,
     Tik,
 )
+from reports.services.quickcount import quickcount_estimate
 from reports.services.signin import token_hash
 
 PASSWORDS = {
@@ -97,6 +99,17 @@ class SeedDemoTest(TestCase):
         groups = MobileGroup.objects.filter(okrug__election=election, status="available")
         assert set(groups.values_list("okrug_id", flat=True)) == okrugs
         assert groups.count() == 2 * len(okrugs)
+
+    def test_the_quick_count_of_the_demo_puts_the_leader_near_51_percent(self):
+        sample = QuickCountSample.objects.get()
+        assert sample.seed == 2013 and sample.expected_margin <= 0.01
+        result = quickcount_estimate(sample=sample)
+        assert result["stations_reported"] == round(0.8 * sample.size)
+        leader = max(result["candidates"], key=lambda candidate: candidate["share"])
+        assert leader["name"] == result["leader"]
+        assert leader["ci95"][0] < 0.5137 < leader["ci95"][1] and leader["official_inside"]
+        assert result["p_leader_above_threshold"] > 0.5
+        assert result["home_voting"]["home_votes"] == 104694
 
     def test_staff_accounts_belong_to_their_role_groups(self):
         admin = User.objects.get(username="admin")

@@ -6,6 +6,7 @@
 - `elections`: elections (archived, never deleted) and incident categories (retired when used)
 - `alerts`, `coverage`, `protocols`: alert subscriptions; assignments, mobile groups and
   coverage rules; turnout counts, protocol copies and statistics
+- `quickcount`: quick-count samples (drawn here) and their estimates
 - `dashboard`: the headquarters' dashboard; `filters` and `base`: shared building blocks
 - partner tokens and export jobs live with the API (`reports.api.admin`)
 """
@@ -19,5 +20,6 @@ from reports.admin import (  # noqa: F401 (registers)
     moderation,
     people,
     protocols,
+    quickcount,
 )
 from reports.api import admin as api_admin  # noqa: F401 (partner tokens and export jobs)

@@ -231,3 +231,34 @@ def comparison_chart(measures: list[tuple[str, dict[str, float | None]]], source
         "x_ticks": [{"x": x(low + i * step), "label": f"{low + i * step:.0f}"} for i in range(6)],
         "sources": sources,
     }
+
+
+def interval_chart(candidates: list[dict], threshold: float, title) -> dict:
+    """The quick count: one row per candidate, the 95 % interval as a bar, the estimate as a
+    dot and the official share, when known, as a tick; the run-off threshold as a line."""
+    values = [v for c in candidates for v in (*(c.get("ci95") or ()), c.get("official")) if v]
+    high = max(0.1, threshold + 0.05, *values)
+    high = min(1.0, (int(high * 10) + 1) / 10)
+    step = (HEIGHT - TOP - BOTTOM) / max(1, len(candidates))
+    rows = []
+    for index, candidate in enumerate(candidates):
+        if candidate.get("share") is None:
+            continue
+        low, top = candidate["ci95"]
+        official = candidate.get("official")
+        rows.append(
+            {
+                "name": candidate["name"],
+                "y": round(TOP + step * (index + 0.5), 1),
+                "x_low": x_of(max(0.0, low), high),
+                "x_high": x_of(min(high, top), high),
+                "x": x_of(candidate["share"], high),
+                "x_official": None if official is None else x_of(official, high),
+            }
+        )
+    return frame(
+        title=title,
+        rows=rows,
+        x_threshold=x_of(threshold, high),
+        x_ticks=x_ticks(high * 100, 10 if high > 0.3 else 5),
+    )

@@ -62,6 +62,7 @@ from reports.models.protocols import (
     StatisticsRun,
     TurnoutCount,
 )
+from reports.models.quickcount import QuickCountSample
 
 __all__ = [
     "SEVERITY_RANK",
@@ -96,6 +97,7 @@ __all__ = [
     "Phase",
     "ProtocolCopy",
     "Question",
+    "QuickCountSample",
     "Report",
     "ReportContribution",
     "ReporterRole",

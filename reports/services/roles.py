@@ -46,6 +46,7 @@ MODERATOR = [
     "view_statisticsrun",
     "add_statisticsrun",
     "view_stationflag",
+    "view_quickcountsample",
 ]
 
 COORDINATOR = [
@@ -76,6 +77,7 @@ COORDINATOR = [
     "view_alertsubscription",
     "add_alertsubscription",
     "change_alertsubscription",
+    "add_quickcountsample",
 ]
 
 LAWYER = [

@@ -13,4 +13,5 @@ from reports.tasks import (  # noqa: F401 (registers the tasks)
     housekeeping,
     policy,
     protocols,
+    quickcount,
 )

@@ -16,6 +16,7 @@ from reports.services.protocols import (
     stations_reconcile,
     statistics_run_execute,
 )
+from reports.services.quickcount import quickcount_refresh_election, quickcount_refresh_soon
 from reports.tasks.policy import RETRY
 
 
@@ -33,6 +34,7 @@ def station_reconcile_task(station_id: int) -> None:
     if station is not None:
         station_reconcile(station=station)
         results_aggregate_soon(election_id=station.election_id)
+        quickcount_refresh_soon(station=station)
 
 
 @shared_task(
@@ -76,6 +78,7 @@ def election_results_refresh_task(election_id: int) -> None:
     if election is not None:
         stations_reconcile(election=election)
         results_aggregate(election=election)
+        quickcount_refresh_election(election=election)
 
 
 @shared_task(

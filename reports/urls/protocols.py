@@ -1,6 +1,7 @@
 from django.urls import path
 
 from reports.views import protocols as views
+from reports.views import quickcount
 
 app_name = "protocols"
 
@@ -16,4 +17,6 @@ urlpatterns = [
     path("statistics/", views.statistics_page, name="statistics"),
     path("statistics.json", views.statistics_json, name="statistics_json"),
     path("statistics/run/", views.statistics_request, name="statistics_request"),
+    path("quickcount/", quickcount.quickcount_page, name="quickcount"),
+    path("quickcount.json", quickcount.quickcount_json, name="quickcount_json"),
 ]

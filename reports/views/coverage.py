@@ -52,6 +52,7 @@ from reports.services.mobile_groups import (
     dispatch_update,
     group_dispatch,
 )
+from reports.services.quickcount import sample_coverage
 from reports.views.volunteers import observer_required
 
 STATIONS_SHOWN = 50
@@ -355,6 +356,7 @@ def coverage_page(request: HttpRequest) -> HttpResponse:
         "figures": coverage_figures(request, election, filters) if election else None,
         "data_url": f"{reverse('coverage:data')}?{request.GET.urlencode()}",
         "query_without_page": query_without(request, "page"),
+        "quickcount": sample_coverage(election) if election else None,
     }
     return TemplateResponse(request, "coverage/coverage.html", context)
 

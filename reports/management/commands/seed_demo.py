@@ -29,6 +29,7 @@ from reports.models import (
     LegalStatus,
     MobileGroup,
     Observer,
+    QuickCountSample,
     Report,
     Tik,
     Trust,
@@ -42,6 +43,7 @@ from reports.services.protocols import (
     official_results_generate,
     results_aggregate,
 )
+from reports.services.quickcount import quickcount_demo_copies, quickcount_sample_draw
 from reports.services.roles import role_groups_ensure
 from reports.services.submission import ReportInput, report_submit
 
@@ -239,6 +241,7 @@ class Command(BaseCommand):
                 link = self.observers(election, options["observers"])
                 self.reports(election, options["reports"])
                 self.official_results(election)
+                self.quick_count(election)
                 passwords = self.staff()
                 self.mobile_groups(election)
         finally:
@@ -287,6 +290,13 @@ class Command(BaseCommand):
                     okrug=okrug, name=f"{okrug.name}-{number}", car=f"А{number}0{okrug.pk % 10}ВС"
                 )
                 mobile_group_save(group=group, actor=coordinator)
+
+    def quick_count(self, election: Election) -> None:
+        """A quick-count sample of the demo election (seed 2013) with copies from most of it."""
+        if QuickCountSample.objects.filter(election=election).exists():
+            return
+        sample = quickcount_sample_draw(election=election, actor=None, margin=0.01, seed=2013)
+        quickcount_demo_copies(sample=sample)
 
     def staff(self) -> dict[str, str]:
         role_groups_ensure()
