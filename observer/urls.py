@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/", include("reports.api.urls")),
     path("exports/", include("reports.api.pages")),
     path("protocols/", include("reports.urls.protocols")),
+    path("public/", include("reports.urls.public")),
     path("", include("reports.urls.coverage")),
     path("", include("reports.urls.volunteers")),
 ]

@@ -45,6 +45,7 @@ from reports.services.signin import (
     signin_session_record,
 )
 from reports.services.submission import ReportConflict, report_submit
+from reports.views import public
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return public.city(request)
     return render(request, "home.html", {"observer": observer_of(request)})
 
 
