@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from reports.views import volunteers
+from reports.views import public, volunteers
 
 urlpatterns = [
     path("healthz", volunteers.healthz, name="healthz"),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("exports/", include("reports.api.pages")),
     path("protocols/", include("reports.urls.protocols")),
     path("public/", include("reports.urls.public")),
+    path("", public.front, name="front"),
     path("", include("reports.urls.coverage")),
     path("", include("reports.urls.volunteers")),
 ]

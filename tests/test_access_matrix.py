@@ -203,7 +203,8 @@ EXPECTED: dict[str, dict[str, int]] = {
     "reports:citizen_new": same(200),
     "reports:citizen_thanks": same(200),
     "reports:service_worker": same(200),
-    # The public pages: anyone.
+    # The public pages: anyone (the front page is the city page unless signed in).
+    "front": same(200),
     "public:city": same(200),
     "public:okrug": same(200),
     "public:station_search": same(302),

@@ -2,6 +2,7 @@
 them: verified incidents only, nobody named, results only after polls close, cached."""
 
 import datetime as dt
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -12,10 +13,19 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from reports.models import Evidence, ObserverContact, OfficialResult, StationReconciliation
+from reports.models import (
+    Evidence,
+    ObserverContact,
+    OfficialResult,
+    Station,
+    StationReconciliation,
+    StatisticsRun,
+)
 from reports.services.evidence import evidence_attach
+from reports.services.protocols import statistics_run_execute
 
 from .api_helpers import report_send, verify
+from .statistics_helpers import official_results_with_full_turnout
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -237,3 +247,47 @@ def test_a_newly_verified_incident_appears_once_the_cache_expires(verified, unve
 
     cache.clear()  # what PAGE_SECONDS of waiting does
     assert "Списки не показали" in Client().get("/public/").content.decode()
+
+
+@pytest.fixture
+def counted(election, stations):
+    """Official results of 31 stations and their statistics; station 31 at 100 % turnout."""
+    official_results_with_full_turnout(election)
+    statistics_run_execute(run_id=StatisticsRun.objects.create(election=election).pk)
+    station = Station.objects.create(
+        election=election, okrug=stations[101].okrug, tik=stations[101].tik, number=31
+    )
+    OfficialResult.objects.filter(uik=31).update(station=station)
+    return election
+
+
+def test_after_polls_close_the_city_page_shows_results_and_statistics_with_their_methods(
+    counted,
+):
+    polls_open(counted)
+    before = Client().get("/public/?lang=en").content.decode()
+    assert "Shpilkin" not in before and "<svg" not in before
+
+    cache.clear()
+    polls_closed(counted)
+    after = Client().get("/public/?lang=en").content.decode()
+    assert "Results side by side" in after and "Иванов, %" in after
+    assert "Shpilkin" in after and "Annals of Applied Statistics" in after
+    assert "<svg" in after
+
+
+def test_a_station_page_explains_its_statistical_flags_after_polls_close(counted):
+    polls_closed(counted)
+    page = Client().get("/public/station/31/?lang=en").content.decode()
+
+    assert "100 % turnout outside temporary stations" in page
+    assert "These are statistical signs, not proof" in page
+    assert "Ballots in the boxes" not in page or "500" in page
+
+
+def test_the_city_page_is_small_and_loads_nothing_from_another_host(verified, stations):
+    polls_closed(stations[101].election)
+    page = Client().get("/public/")
+
+    assert len(page.content) < 150_000
+    assert not re.search(r'(src|href)="(https?:)?//', page.content.decode())

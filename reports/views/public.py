@@ -23,6 +23,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_page
 from django.views.decorators.http import condition, conditional_page
 
+from reports.domain import charts
+from reports.domain.protocol_checks import election_template
 from reports.domain.records import (
     PublicReportRecord,
     elections_polls_closed,
@@ -39,10 +41,13 @@ from reports.models import (
     Incident,
     OfficialResult,
     Okrug,
+    ResultLevel,
     ReviewStatus,
     Station,
+    StationFlag,
     StationReconciliation,
 )
+from reports.views import protocols, volunteers
 
 PAGE_SECONDS = 30
 VERIFIED = ReviewStatus.VERIFIED
@@ -153,6 +158,13 @@ def election_or_404() -> Election:
 # Pages
 
 
+def front(request: HttpRequest) -> HttpResponse:
+    """The site's front page: the city page for anyone not signed in."""
+    if request.user.is_authenticated:
+        return volunteers.home(request)
+    return city(request)
+
+
 @public_page
 def city(request: HttpRequest) -> HttpResponse:
     election = election_current()
@@ -174,7 +186,32 @@ def city(request: HttpRequest) -> HttpResponse:
         covered=covered_stations(Station.objects.filter(election=election)),
         latest=incidents_with_reports(incidents.order_by("-first_at", "-pk")[:LATEST]),
     )
+    if context["results_open"]:
+        context.update(city_results(election))
     return render(request, "public/city.html", context)
+
+
+def city_results(election: Election) -> dict:
+    """After polls close: the city's totals by source, and the latest statistics."""
+    if not election.protocol_template:
+        return {}
+    data = protocols.results_data(election)
+    candidates = list(data["candidates"])
+    run = protocols.statistics_latest(election)
+    result = run.result if run else None
+    context = {
+        "candidates": list(data["candidates"].values()),
+        "totals": protocols.display_rows(data["levels"][ResultLevel.ELECTION], candidates),
+        "run": run,
+        "result": result,
+    }
+    if result and result.get("stations"):
+        context["charts"] = charts.statistics_charts(result)
+        shares = ("leader_share", "corrected_leader_share", "turnout", "corrected_turnout")
+        context["shpilkin_percent"] = {
+            key: protocols.percent(result["shpilkin"][key]) for key in shares
+        }
+    return context
 
 
 @public_page
@@ -228,16 +265,28 @@ def station_results(place: Station) -> dict:
     official = OfficialResult.objects.filter(station=place).first()
     observed = reconciliation.lines if reconciliation else {}
     published = official.lines if official else {}
-    names = sorted(set(observed) | set(published), key=line_order)
+    run = protocols.statistics_latest(place.election)
+    flags = StationFlag.objects.filter(run=run, station=place) if run else []
     return {
         "reconciliation": reconciliation,
         "official": official,
-        "lines": [(name, observed.get(name), published.get(name)) for name in names],
+        "lines": protocol_lines(place.election, observed, published),
+        "flags": [flag.get_kind_display() for flag in flags],
     }
 
 
-def line_order(name: str) -> tuple:
-    return (0, int(name), "") if str(name).isdigit() else (1, 0, str(name))
+def protocol_lines(election: Election, observed: dict, published: dict) -> list[tuple]:
+    """(label, observers' figure, official figure) in the order of the election's form."""
+    keys = list(dict.fromkeys([*published, *observed]))
+    if not election.protocol_template:
+        return [(key, observed.get(key), published.get(key)) for key in keys]
+    template = election_template(election)
+    ordered = [key for key in template.keys if key in keys]
+    ordered += [key for key in keys if key not in ordered]
+    return [
+        (template.label(key) if key in template else key, observed.get(key), published.get(key))
+        for key in ordered
+    ]
 
 
 # Feed

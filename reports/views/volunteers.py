@@ -45,7 +45,6 @@ from reports.services.signin import (
     signin_session_record,
 )
 from reports.services.submission import ReportConflict, report_submit
-from reports.views import public
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +59,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return public.city(request)
     return render(request, "home.html", {"observer": observer_of(request)})
 
 
