@@ -5,7 +5,7 @@
   if (!live) return;
   var seconds = parseInt(live.dataset.refresh, 10) || 30;
   function refresh() {
-    fetch(window.location.href, { headers: { Accept: "text/html" } })
+    fetch(window.location.href, { cache: "no-cache", headers: { Accept: "text/html" } })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         if (!html) return;
