@@ -20,6 +20,7 @@ from reports.models import (
     Station,
     StationReconciliation,
     StatisticsRun,
+    TurnoutCount,
 )
 from reports.services.evidence import evidence_attach
 from reports.services.protocols import statistics_run_execute
@@ -120,8 +121,12 @@ def test_the_public_photo_is_the_exif_free_copy_never_the_original(verified):
 
 
 def test_no_public_page_or_feed_names_an_observer_or_a_file_original(
-    verified, unverified, stations
+    verified, unverified, stations, observer
 ):
+    TurnoutCount.objects.create(
+        election=observer.election, station=stations[101], observer=observer, checkpoint="12",
+        own_tally=400, announced=410, channel="web", content_hash="y",
+    )  # fmt: skip
     polls_closed(stations[101].election)
     secrets = []
     for contact in ObserverContact.objects.select_related("observer"):
@@ -149,9 +154,13 @@ def test_report_times_are_shown_to_the_minute_only(verified):
 
 
 def test_a_station_page_hides_results_until_polls_close_then_shows_them_beside_the_official(
-    verified, stations
+    verified, stations, observer
 ):
     station = stations[101]
+    TurnoutCount.objects.create(
+        election=station.election, station=station, observer=observer, checkpoint="18",
+        own_tally=1187, announced=1203, channel="web", content_hash="x",
+    )  # fmt: skip
     StationReconciliation.objects.create(
         election=station.election,
         station=station,
@@ -169,13 +178,14 @@ def test_a_station_page_hides_results_until_polls_close_then_shows_them_beside_t
     )
     polls_open(station.election)
     before = Client().get("/public/station/101/").content.decode()
-    assert "712" not in before and "640" not in before
+    assert "712" not in before and "640" not in before and "1203" not in before
     assert "Итоги публикуются после закрытия участков." in before
 
     cache.clear()
     polls_closed(station.election)
     after = Client().get("/public/station/101/").content.decode()
     assert "712" in after and "640" in after
+    assert "1187" in after and "1203" in after
     assert "Копия наблюдателей расходится с официальным результатом" in after
 
 

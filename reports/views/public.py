@@ -35,6 +35,7 @@ from reports.domain.records import (
 from reports.models import (
     Assignment,
     Category,
+    Checkpoint,
     Election,
     Evidence,
     ExportScope,
@@ -46,6 +47,7 @@ from reports.models import (
     Station,
     StationFlag,
     StationReconciliation,
+    TurnoutCount,
 )
 from reports.views import protocols, volunteers
 
@@ -272,6 +274,10 @@ def station_results(place: Station) -> dict:
         "official": official,
         "lines": protocol_lines(place.election, observed, published),
         "flags": [flag.get_kind_display() for flag in flags],
+        "turnout": TurnoutCount.objects.filter(station=place)
+        .order_by("checkpoint", "received_at")
+        .values("checkpoint", "own_tally", "announced"),
+        "checkpoints": dict(Checkpoint.choices),
     }
 
 
