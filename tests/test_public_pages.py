@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from reports.models import (
     Evidence,
+    Incident,
     ObserverContact,
     OfficialResult,
     Station,
@@ -301,3 +302,12 @@ def test_the_city_page_is_small_and_loads_nothing_from_another_host(verified, st
 
     assert len(page.content) < 150_000
     assert not re.search(r'(src|href)="(https?:)?//', page.content.decode())
+
+
+def test_last_modified_tells_the_minute_only(verified):
+    incident = verified.incident
+    incident.refresh_from_db()
+    Incident.objects.filter(pk=incident.pk).update(
+        updated_at=incident.updated_at.replace(second=37)
+    )
+    assert ":37 GMT" not in Client().get("/public/")["Last-Modified"]

@@ -61,7 +61,8 @@ def election_current() -> Election | None:
 
 
 def incidents_changed(request: HttpRequest, *args, **kwargs) -> dt.datetime | None:
-    return incident_rows(ExportScope.PUBLIC).aggregate(at=Max("updated_at"))["at"]
+    """Last-Modified, to the minute: a header must not tell a report's second either."""
+    return minute(incident_rows(ExportScope.PUBLIC).aggregate(at=Max("updated_at"))["at"])
 
 
 def public_page(view: Callable) -> Callable:
