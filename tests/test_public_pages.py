@@ -116,8 +116,12 @@ def test_the_public_photo_is_the_exif_free_copy_never_the_original(verified):
     evidence = Evidence.objects.get()
     page = Client().get("/public/station/101/").content.decode()
 
-    assert f"/media/{evidence.public_path}" in page
+    assert f'<img src="/media/{evidence.public_path}"' in page
     assert evidence.original_path not in page
+    city = Client().get("/public/").content.decode()
+    assert (
+        f'<a class="photo" href="/media/{evidence.public_path}"' in city
+    )  # a link: page stays small
     assert "IMG_0042" not in page
 
 
