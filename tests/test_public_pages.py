@@ -4,8 +4,10 @@ them: verified incidents only, nobody named, results only after polls close, cac
 import datetime as dt
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -304,7 +306,11 @@ def test_the_city_page_is_small_and_loads_nothing_from_another_host(verified, st
     polls_closed(stations[101].election)
     page = Client().get("/public/")
 
-    assert len(page.content) < 150_000
+    html = page.content.decode()
+    assets = re.findall(r'(?:src|href)="/static/([^"]+)"', html)
+    assert "reports/public/public.css" in assets
+    size = len(page.content) + sum(len(Path(finders.find(asset)).read_bytes()) for asset in assets)
+    assert size < 150_000
     assert not re.search(r'(src|href)="(https?:)?//', page.content.decode())
 
 
