@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.generic.base import RedirectView
 from django.views.i18n import set_language
 
-from reports.views import volunteers
+from reports.views import public, volunteers
 
 urlpatterns = [
     path("healthz", volunteers.healthz, name="healthz"),
@@ -16,6 +16,8 @@ urlpatterns = [
     path("api/", include("reports.api.urls")),
     path("exports/", include("reports.api.pages")),
     path("protocols/", include("reports.urls.protocols")),
+    path("public/", include("reports.urls.public")),
+    path("", public.front, name="front"),
     path("", include("reports.urls.coverage")),
     path("", include("reports.urls.volunteers")),
 ]

@@ -213,6 +213,13 @@ EXPECTED: dict[str, dict[str, int]] = {
     "reports:citizen_new": same(200),
     "reports:citizen_thanks": same(200),
     "reports:service_worker": same(200),
+    # The public pages: anyone (the front page is the city page unless signed in).
+    "front": same(200),
+    "public:city": same(200),
+    "public:okrug": same(200),
+    "public:station_search": same(302),
+    "public:station": same(200),
+    "public:feed": same(200),
 }
 
 
@@ -342,6 +349,8 @@ def world_build(media: Path) -> World:
         "admin:reports_evidence_original": evidence.pk,
         "admin:auth_user_password_change": observer.user.pk,
         "coverage:dispatch_update": 999999,
+        "public:okrug": here.pk,
+        "public:station": station.number,
         "admin:app_list": "reports",
     }
     for model in MODELS:
