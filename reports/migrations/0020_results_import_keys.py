@@ -15,10 +15,13 @@ def region_key(region: str) -> str:
 
 def keys_fill(apps, schema_editor) -> None:
     OfficialResult = apps.get_model("reports", "OfficialResult")
-    for region in OfficialResult.objects.values_list("region", flat=True).distinct():
+    # No ordering: with the model's, DISTINCT would keep one row per station, not per region.
+    regions = OfficialResult.objects.order_by().values_list("region", flat=True).distinct()
+    for region in regions:
         OfficialResult.objects.filter(region=region).update(region_key=region_key(region))
     repeated = (
-        OfficialResult.objects.values("election_id", "region_key", "uik")
+        OfficialResult.objects.order_by()
+        .values("election_id", "region_key", "uik")
         .annotate(count=models.Count("pk"), latest=models.Max("pk"))
         .filter(count__gt=1)
     )

@@ -436,7 +436,9 @@ def place_spellings(election: Election) -> dict[tuple[str, str | None], str]:
     """How the election's stored rows spell each region (key (region, None)) and each TIK
     (key (region, TIK)), compared without case, spacing or ё/е."""
     spellings = {}
-    stored = OfficialResult.objects.filter(election=election).values_list("region", "tik")
+    stored = (
+        OfficialResult.objects.filter(election=election).order_by().values_list("region", "tik")
+    )
     for region, tik in stored.distinct():
         spellings.setdefault((normalise(region), None), region)
         spellings.setdefault((normalise(region), normalise(tik)), tik)
