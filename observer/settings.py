@@ -399,6 +399,9 @@ SPECTACULAR_SETTINGS = {
         "one with POST /api/v1/exports/ and poll it. More in docs/api.md."
     ),
     "SERVE_INCLUDE_SCHEMA": False,
+    # Fixed, not guessed from the paths found: a DRF view elsewhere on the site would change
+    # every operation's name (tests/test_schemathesis.py's links use them).
+    "SCHEMA_PATH_PREFIX": r"/api/",
     # Swagger UI and ReDoc are served from the site's own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
