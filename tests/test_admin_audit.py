@@ -186,3 +186,14 @@ def test_the_audit_log_filters_by_action_offering_every_action(admin_client, ele
     filtered = admin_client.get("/admin/reports/auditentry/?action=user_roles_change")
     shown = list(filtered.context["cl"].result_list)
     assert [entry.action for entry in shown] == ["user_roles_change"]
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_an_election_day_outside_the_years_the_site_stores_is_refused(admin_client, election, day):
+    url = f"/admin/reports/election/{election.pk}/change/"
+    answer = admin_client.post(url, election_form(election, date=day))
+    assert answer.status_code == 200
+    assert "между 2000 и 2099" in answer.content.decode()
+    election.refresh_from_db()
+    assert 2000 <= election.date.year < 2100
+    assert entries("election_change") == []

@@ -1,12 +1,14 @@
 """Elections and incident categories: every edit through a service with its audit entry;
 nothing that holds data is deleted (elections are archived, categories in use retired)."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from reports.domain.times import EARLIEST, LATEST
 from reports.models import Category, Election
 from reports.services.elections import (
     category_delete,
@@ -18,8 +20,22 @@ from reports.services.elections import (
 )
 
 
+class ElectionForm(forms.ModelForm):
+    def clean_date(self):
+        """Election day within the years every time on the site may take (domain.times), so
+        that no report window or polls time around it falls outside what can be stored."""
+        day = self.cleaned_data["date"]
+        if not EARLIEST.year <= day.year < LATEST.year:
+            raise forms.ValidationError(
+                _("Give a date between the years %(first)s and %(last)s.")
+                % {"first": EARLIEST.year, "last": LATEST.year - 1}
+            )
+        return day
+
+
 @admin.register(Election)
 class ElectionAdmin(admin.ModelAdmin):
+    form = ElectionForm
     list_display = ["name", "date", "time_zone", "polls_open", "polls_close", "is_active",
                     "archived_at"]  # fmt: skip
     list_filter = ["is_active"]

@@ -228,8 +228,12 @@ class IndexedValuesFilter(admin.SimpleListFilter):
             return [(value, value) for (value,) in cursor.fetchall()]
 
     def queryset(self, request, queryset):
-        if self.value():
+        # Only a value the list offers: anything else (a NUL byte, text PostgreSQL cannot
+        # compare) finds nothing instead of reaching the database.
+        if self.value() in dict(self.lookup_choices):
             return queryset.filter(**{self.field: self.value()})
+        if self.value():
+            return queryset.none()
         return queryset
 
 

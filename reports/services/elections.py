@@ -41,21 +41,28 @@ def election_state(election: Election) -> dict:
     return state
 
 
+def saved_with_audit(obj, *, stored, state, actor: AbstractBaseUser | None):
+    """Save `obj` (its row `stored` locked before, None when new) and log `<model>_create` or
+    `<model>_change` with the `state` before and after."""
+    obj.save()
+    name = obj._meta.model_name
+    audit_record(
+        actor=actor,
+        action=f"{name}_change" if stored else f"{name}_create",
+        obj=obj,
+        before=state(stored) if stored else None,
+        after=state(obj),
+    )
+    return obj
+
+
 @transaction.atomic
 def election_save(*, election: Election, actor: AbstractBaseUser | None) -> Election:
     """Create or change an election (the admin's form), with before and after in the log."""
     stored = Election.objects.select_for_update().filter(pk=election.pk).first()
     if stored is not None and stored.archived_at is not None:
         raise ElectionArchived(str(election.pk))
-    election.save()
-    audit_record(
-        actor=actor,
-        action="election_change" if stored else "election_create",
-        obj=election,
-        before=election_state(stored) if stored else None,
-        after=election_state(election),
-    )
-    return election
+    return saved_with_audit(election, stored=stored, state=election_state, actor=actor)
 
 
 @transaction.atomic
@@ -97,15 +104,7 @@ def category_in_use(category: Category) -> bool:
 def category_save(*, category: Category, actor: AbstractBaseUser | None) -> Category:
     """Create or change (rename, retire, restore) a category, with the change in the log."""
     stored = Category.objects.select_for_update().filter(pk=category.pk).first()
-    category.save()
-    audit_record(
-        actor=actor,
-        action="category_change" if stored else "category_create",
-        obj=category,
-        before=category_state(stored) if stored else None,
-        after=category_state(category),
-    )
-    return category
+    return saved_with_audit(category, stored=stored, state=category_state, actor=actor)
 
 
 @transaction.atomic

@@ -166,6 +166,12 @@ def scope_state(scope: StaffScope) -> dict:
     return {"user": scope.user.get_username(), "okrug": scope.okrug_id}
 
 
+def permission_names(permissions) -> list[str]:
+    """`app.codename` of each permission of a queryset, sorted."""
+    pairs = permissions.values_list("content_type__app_label", "codename")
+    return sorted(f"{app}.{codename}" for app, codename in pairs)
+
+
 def user_roles_state(user: AbstractBaseUser) -> dict:
     """What decides what a person may do: active and staff flags, groups, own permissions."""
     return {
@@ -174,13 +180,20 @@ def user_roles_state(user: AbstractBaseUser) -> dict:
         "is_staff": user.is_staff,
         "is_superuser": user.is_superuser,
         "groups": sorted(user.groups.values_list("name", flat=True)),
-        "permissions": sorted(
-            f"{app}.{codename}"
-            for app, codename in user.user_permissions.values_list(
-                "content_type__app_label", "codename"
-            )
-        ),
+        "permissions": permission_names(user.user_permissions),
     }
+
+
+def group_state(group) -> dict:
+    return {"name": group.name, "permissions": permission_names(group.permissions)}
+
+
+def _change_record(obj, *, state, action: str, before: dict | None, actor) -> bool:
+    after = state(obj)
+    if after == before:
+        return False
+    audit_record(actor=actor, action=action, obj=obj, before=before, after=after)
+    return True
 
 
 @transaction.atomic
@@ -191,33 +204,17 @@ def user_roles_record(
 
     `before` is user_roles_state() read before the change (None for a new account).
     """
-    after = user_roles_state(user)
-    if after == before:
-        return False
-    audit_record(actor=actor, action="user_roles_change", obj=user, before=before, after=after)
-    return True
-
-
-def group_state(group) -> dict:
-    return {
-        "name": group.name,
-        "permissions": sorted(
-            f"{app}.{codename}"
-            for app, codename in group.permissions.values_list(
-                "content_type__app_label", "codename"
-            )
-        ),
-    }
+    return _change_record(
+        user, state=user_roles_state, action="user_roles_change", before=before, actor=actor
+    )
 
 
 @transaction.atomic
 def group_permissions_record(*, group, before: dict | None, actor: AbstractBaseUser | None) -> bool:
     """Log a change of what a role (group) may do; False when nothing changed."""
-    after = group_state(group)
-    if after == before:
-        return False
-    audit_record(actor=actor, action="group_change", obj=group, before=before, after=after)
-    return True
+    return _change_record(
+        group, state=group_state, action="group_change", before=before, actor=actor
+    )
 
 
 @transaction.atomic

@@ -484,28 +484,32 @@ def observer_navigation(request: HttpRequest) -> dict:
         return {}
     due = task_due(observer.election, timezone.now())
     pages = sorted(OBSERVER_PAGES, key=lambda page: page[0] != due)
-    first = questions_waiting(observer).values_list("report__uuid", "pk").first()
+    waiting, first_url = questions_waiting_link(observer)
     return {
         "observer_pages": [
             {"url": reverse(name), "label": label, "due": name == due} for name, label in pages
         ],
-        "questions_waiting": questions_waiting(observer).count() if first else 0,
-        "first_question_url": (
-            reverse("reports:report_detail", args=[first[0]]) + f"#q{first[1]}" if first else ""
-        ),
+        "questions_waiting": waiting,
+        "first_question_url": first_url,
     }
+
+
+def questions_waiting_link(observer: Observer) -> tuple[int, str]:
+    """How many questions wait for the observer, and the address of the first one."""
+    first = questions_waiting(observer).values_list("report__uuid", "pk").first()
+    if first is None:
+        return 0, ""
+    url = reverse("reports:report_detail", args=[first[0]]) + f"#q{first[1]}"
+    return questions_waiting(observer).count(), url
 
 
 @observer_required
 def questions_json(request: HttpRequest) -> JsonResponse:
     """What the open form page polls: the questions waiting, and the server's clock (the
     page compares it with the phone's)."""
+    waiting, first_url = questions_waiting_link(request.observer)
     response = JsonResponse(
-        {
-            "waiting": observer_navigation(request).get("questions_waiting", 0),
-            "first_url": observer_navigation(request).get("first_question_url", ""),
-            "now": int(timezone.now().timestamp() * 1000),
-        }
+        {"waiting": waiting, "first_url": first_url, "now": int(timezone.now().timestamp() * 1000)}
     )
     response["Cache-Control"] = "no-store"
     return response
