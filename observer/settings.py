@@ -74,6 +74,8 @@ def database_from_env() -> dict:
             "DATABASE_URL must name a database, e.g. postgres://host/observer"
         )
     if scheme != "sqlite":
+        # Django's backend, with a health check that costs no round trip (its docstring).
+        config["ENGINE"] = "observer.postgresql"
         config["CONN_HEALTH_CHECKS"] = True
         # Django's own cursors never prepare statements; a query that asks to be prepared
         # (reports.services.signin) is, once per connection, unless this is off: turn it off

@@ -31,7 +31,13 @@ from django_ratelimit.core import get_usage, is_ratelimited
 
 from reports import health
 from reports.domain.uploads import EvidenceLimitUploadHandler
-from reports.forms.reports import AnswerForm, CitizenReportForm, ReportForm, SignInCodeForm
+from reports.forms.reports import (
+    AnswerForm,
+    CitizenReportForm,
+    ReportForm,
+    SignInCodeForm,
+    report_input_direct,
+)
 from reports.middleware import wants_json
 from reports.models import (
     Channel,
@@ -56,7 +62,7 @@ from reports.services.signin import (
     signin_session_forget,
     signin_session_record,
 )
-from reports.services.submission import ReportConflict, report_submit
+from reports.services.submission import ReportConflict, ReportInput, report_submit
 
 log = logging.getLogger(__name__)
 
@@ -230,8 +236,12 @@ def observer_report_handle(
         form,
         observer=observer,
         template="volunteer/report_form.html",
-        done_url=lambda report: reverse("reports:report_detail", args=[report.uuid]),
+        done_url=observer_report_url,
     )
+
+
+def observer_report_url(report: Report) -> str:
+    return reverse("reports:report_detail", args=[report.uuid])
 
 
 SEND_KEY_SCHEME = "SendKey "
@@ -260,8 +270,15 @@ def report_send(request: HttpRequest) -> HttpResponse:
     if sender.station_id is not None:
         assigned = [Station(pk=sender.station_id, election=observer.election, number=number)]
     with timezone.override(observer.election.tz):
-        form = ReportForm(request.POST, election=observer.election, assigned=assigned)
-        return observer_report_handle(request, form, observer)
+        data = None
+        if wants_json(request):
+            data = report_input_direct(request.POST, election=observer.election, assigned=assigned)
+        if data is None:  # the form decides, and says why
+            form = ReportForm(request.POST, election=observer.election, assigned=assigned)
+            return observer_report_handle(request, form, observer)
+        return report_accept(
+            request, data, observer=observer, done_url=observer_report_url, refused=json_refusal
+        )
 
 
 def station_number_sent(data) -> int | None:
@@ -312,7 +329,7 @@ def report_form_handle(
     template: str,
     done_url: Callable[[Report], str],
 ) -> HttpResponse:
-    """Validate, submit exactly once, then attach the files to the committed report."""
+    """The form's page, or its errors, or the valid report handed to report_accept."""
     if request.method != "POST":
         return form_page(request, template, form)
     if not form.is_valid():
@@ -323,22 +340,43 @@ def report_form_handle(
             }
             return JsonResponse({"errors": errors}, status=400)
         return form_page(request, template, form, status=400, files_lost=bool(request.FILES))
-    channel = Channel.WEB if observer else Channel.CITIZEN
-    try:
-        report, created = report_submit(
-            data=form.report_input(), observer=observer, channel=channel
-        )
-    except ReportConflict:
+
+    def conflict_refused(message: str) -> HttpResponse:
         # Whatever is sent next from this page is a new report: give it a new identifier.
         form.data = form.data.copy()
         form.data["uuid"] = str(uuid.uuid4())
-        return refusal(request, form, template, str(ReportConflict.message), 409)
+        return refusal(request, form, template, message, 409)
+
+    return report_accept(
+        request, form.report_input(), observer=observer, done_url=done_url,
+        refused=conflict_refused,
+    )  # fmt: skip
+
+
+def report_accept(
+    request: HttpRequest,
+    data: ReportInput,
+    *,
+    observer: Observer | None,
+    done_url: Callable[[Report], str],
+    refused: Callable[[str], HttpResponse],
+) -> HttpResponse:
+    """Submit a valid report exactly once, then attach the files to the committed report."""
+    channel = Channel.WEB if observer else Channel.CITIZEN
+    try:
+        report, created = report_submit(data=data, observer=observer, channel=channel)
+    except ReportConflict:
+        return refused(str(ReportConflict.message))
     outcomes = evidence_attach_all(
         report=report,
         uploads=request.FILES.getlist("evidence"),
         skipped=getattr(request, "evidence_skipped", []),
     )
     return submission_done(request, created=created, outcomes=outcomes, url=done_url(report))
+
+
+def json_refusal(message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=409)
 
 
 def refusal(
