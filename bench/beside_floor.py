@@ -327,7 +327,8 @@ def summary_lines(result: dict) -> list[str]:
             )
             lines.append(
                 f"| {row['round']} | {row['label']} | {row['rps']:.0f} | {row['p50_ms']:.0f} ms "
-                f"| {row['p99_ms']:.0f} ms | {sum(row['errors'].values())} | {row['stored']} | {cpu} |"
+                f"| {row['p99_ms']:.0f} ms | {sum(row['errors'].values())} | {row['stored']} "
+                f"| {cpu} |"
             )
         v = result["verdict"]
         lines.append(

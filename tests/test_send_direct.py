@@ -13,7 +13,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reports.forms.reports import ReportForm, report_input_direct
+from reports.forms.reports import FLAGS, ReportForm, report_input_direct
 from reports.models import Category, Report
 from reports.models.core import REPORT_COUNT_MAX
 
@@ -130,14 +130,10 @@ def bodies(draw, codes: list[str]) -> QueryDict:
             now_text(dt.timedelta(0), "%Y-%m-%d %H:%M"),
             "2026-13-01T00:00",
             "",
-        ),  # fmt: skip
+        ),
         "description": values_of("", "  ", " Карусель ", "a\x00b", "x" * 5001),
         "count": values_of("", "0", "12", "-1", "1.0", " 5", "1_000", str(REPORT_COUNT_MAX + 1)),
-        **{
-            flag: values_of("", "on", "off", "false", "0", "true", "1")
-            for flag in ("complaint_filed", "police_called", "violation_stopped")
-            + ("needs_mobile_group", "needs_lawyer")
-        },
+        **{flag: values_of("", "on", "off", "false", "0", "true", "1") for flag in FLAGS},
     }
     # Mostly the phone's plain report, with a few fields drawn from the hostile pools.
     plain = {name: [value] for name, value in phone_body(uuid=ok_uuid).items()}
