@@ -10,13 +10,19 @@ the rehearsal's seeded world (a smaller one by default: 1,000 observers, 3,611 s
 Starts the site and the floor (bench/floor_settings.py: one INSERT, no middleware) under
 gunicorn with the same workers, a Celery worker at `nice -n 10` and beat, as the rehearsal.
 
-`--clients` observers sign in with their personal links; their send keys and cookies go to
-wrk (bench/wrk/report.lua), which posts reports as the phone's script does, each with its
+`--clients` observers (1,000 by default, each at their own station) sign in with their
+personal links; their send keys and cookies go to wrk (bench/wrk/report.lua), whose 32
+connections take them in turn and post reports as the phone's script does, each with its
 own UUID and description: to /report/send/ with the key (and the cookies, as the browser
-sends them), and the same bodies to /floor/. Rounds alternate floor, submission, floor, …
-(wrk -t2 -c32 by default). Each round records throughput, p50/p90/p99, errors (wrk's
-socket errors and answers other than 2xx) and the CPU milliseconds per request of each
-process: wrk, the site's or the floor's gunicorn, the worker, PostgreSQL, Redis.
+sends them), and the same bodies to /floor/, which stores each at the floor election's
+station of the same number. With only 32 observers, 32 stations would receive hundreds
+of reports a second between them, each growing a few incidents without end (an incident
+lasts while reports keep coming), which no election day looks like and which makes every
+aggregation batch recount thousands of reports; `--clients 32` measures that case.
+Rounds alternate floor, submission, floor, … (wrk -t2 -c32 by default). Each round records
+throughput, p50/p90/p99, errors (wrk's socket errors and answers other than 2xx) and the CPU
+milliseconds per request of each process: wrk, the site's or the floor's gunicorn, the
+worker, PostgreSQL, Redis.
 
 The verdict is the ratio of the medians (submission ÷ floor throughput) and the submission's
 median p99, against the targets of issue 18 (≥ 0.85×, p99 ≤ 120 ms). With --profile, one
@@ -42,6 +48,7 @@ import urllib.parse
 import urllib.request
 import zoneinfo
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,10 +92,13 @@ def lua_string(value: str) -> str:
 
 
 def senders_write(path: Path, site: str, observers: list[dict], clients: int) -> None:
-    senders = []
-    for person in observers[:clients]:
-        signed = sign_in(site, person["token"])
-        senders.append({**signed, "station": str(person["number"])})
+    people = observers[:clients]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        signed = list(pool.map(lambda person: sign_in(site, person["token"]), people))
+    senders = [
+        {**keys, "station": str(person["number"])}
+        for keys, person in zip(signed, people, strict=True)
+    ]
     occurred = dt.datetime.now(ZONE).replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
     lines = [
         "return {",
@@ -172,12 +182,13 @@ def site_workers(stack: Stack) -> list[int]:
 
 
 def profile_round(
-    stack: Stack, out: Path, seconds: int, wrk_args: dict, *, gil: bool = False
-) -> dict:
+    stack: Stack, out: Path, seconds: int, wrk_args: dict, *, gil: bool = False,
+    part: str = "site",
+) -> dict:  # fmt: skip
     """A submission round under py-spy, sampling the site's gunicorn master and workers
     (without pausing them) while they run Python; collapsed stacks to profile.txt and, in a
     second round, a flame graph to profile.svg."""
-    master = stack.procs.children["site"].pid
+    master = stack.procs.children[part].pid
     py_spy = shutil.which("py-spy", path=str(BIN)) or "py-spy"
     figures = {}
     for fmt, name in (("raw", "profile.txt"), ("flamegraph", "profile.svg")):
@@ -190,10 +201,10 @@ def profile_round(
         time.sleep(1)
         figures[fmt] = wrk_round(**wrk_args, seconds=seconds)
         spy.wait(timeout=120)
-    return {"wrk": figures["raw"], "top": profile_top(out / "profile.txt")}
+    return {"wrk": figures["raw"], "part": part, "top": profile_top(out / "profile.txt", part)}
 
 
-def profile_top(path: Path, count: int = 25) -> dict:
+def profile_top(path: Path, part: str, count: int = 25) -> dict:
     """From collapsed stacks ("frame;frame;… samples"): the frames with the most samples by
     their own time and with what they call, as shares of all samples of request threads."""
     own, total = Counter(), Counter()
@@ -204,7 +215,7 @@ def profile_top(path: Path, count: int = 25) -> dict:
             continue
         n = int(number)
         frames = [re.sub(r" \(/.*?/(site-packages|work/[^/]+)/", " (", f) for f in stack.split(";")]
-        if not any("handle_request" in frame for frame in frames):
+        if part == "site" and not any("handle_request" in frame for frame in frames):
             continue  # the master and idle workers waiting for a connection
         samples += n
         own[frames[-1]] += n
@@ -222,12 +233,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--clients", type=int, default=32, help="observers signed in")
+    parser.add_argument(
+        "--clients", type=int, default=1000,
+        help="observers signed in; wrk's requests take them in turn (see the docstring)",
+    )  # fmt: skip
     parser.add_argument("--observers", type=int, default=1000)
     parser.add_argument("--stations", type=int, default=3611)
     parser.add_argument("--gunicorn-workers", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="and a py-spy profile")
     parser.add_argument("--profile-only", action="store_true", help="only the profile")
+    parser.add_argument(
+        "--profile-part", choices=["site", "worker"], default="site",
+        help="the processes py-spy samples: the site's gunicorn or the Celery worker",
+    )  # fmt: skip
     parser.add_argument(
         "--profile-gil", action="store_true",
         help="profile only samples holding the GIL (Python running, not waiting)",
@@ -286,8 +304,8 @@ def main() -> None:
                 out,
                 args.seconds,
                 {"mode": "send", "port": args.site_port, **common},
-                gil=args.profile_gil,
-            )
+                gil=args.profile_gil, part=args.profile_part,
+            )  # fmt: skip
     finally:
         result["load_average_at_end"] = os.getloadavg()
         procs.stop_all()
@@ -339,7 +357,8 @@ def summary_lines(result: dict) -> list[str]:
         )
     if "profile" in result:
         top = result["profile"]["top"]
-        lines.append(f"py-spy: {top['samples']} samples in request handling")
+        part = result["profile"]["part"]
+        lines.append(f"py-spy: {top['samples']} samples of the {part}")
         lines.append("own time:")
         lines += [f"  {share:5.1f} %  {frame}" for frame, share in top["own"]]
         lines.append("with callees:")

@@ -2,8 +2,9 @@
 
 No form, no session, no CSRF, no evidence, no task: what any Django view that stores one row
 costs here (request parsing, one INSERT on the same table with the same indexes, a JSON
-answer). The rows go to the rehearsal's separate floor election, so they never mix with the
-day's reports; the aggregation sweep counts them like any other report.
+answer). The rows go to the rehearsal's separate floor election, whose stations have the
+same numbers as the day's, so they never mix with the day's reports and spread over the
+stations as they do; the aggregation counts them like any other report.
 """
 
 import functools
@@ -20,14 +21,21 @@ from reports.models import Channel, Report, ReporterRole, Station, Trust
 
 
 @functools.cache
-def floor_station() -> Station:
-    return Station.objects.filter(election__name=FLOOR_ELECTION).latest("pk")
+def floor_stations() -> dict[str, Station]:
+    """The floor election's stations by number, read once per process."""
+    return {str(s.number): s for s in Station.objects.filter(election__name=FLOOR_ELECTION)}
+
+
+def floor_station(number: str) -> Station:
+    """The station of that number, as the site's reports name theirs; any one otherwise."""
+    stations = floor_stations()
+    return stations.get(number) or next(iter(stations.values()))
 
 
 @csrf_exempt
 @require_POST
 def insert(request: HttpRequest) -> JsonResponse:
-    station = floor_station()
+    station = floor_station(request.POST.get("station", ""))
     report = Report.objects.create(
         uuid=request.POST["uuid"],
         election_id=station.election_id,

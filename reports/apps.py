@@ -18,12 +18,18 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         import reports.tasks  # noqa: F401 (registers the tasks by name in every process)
         from reports.forms.reports import categories_forget
-        from reports.models import Category
+        from reports.models import Category, Election, Station
+        from reports.services.signin import sender_copies_forget
 
         post_migrate.connect(role_groups_after_migrate, sender=self)
-        post_migrate.connect(categories_forget, sender=self)
-        post_save.connect(categories_forget, sender=Category)
-        post_delete.connect(categories_forget, sender=Category)
+        for forget, models in (
+            (categories_forget, [Category]),
+            (sender_copies_forget, [Election, Station]),
+        ):
+            post_migrate.connect(forget, sender=self)
+            for model in models:
+                post_save.connect(forget, sender=model)
+                post_delete.connect(forget, sender=model)
 
 
 class HeadquartersAdminConfig(admin_apps.AdminConfig):

@@ -45,6 +45,7 @@ from reports.services.signin import (
     SEND_KEY_SESSION_KEY,
     SIGNIN_LINK_SESSION_KEY,
     send_key_issue,
+    sender_copies_forget,
     signin_session_record,
 )
 
@@ -70,6 +71,13 @@ def categories_load() -> None:
 def _private_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+
+
+@pytest.fixture(autouse=True)
+def _sender_copies_fresh():
+    """Each test's elections and stations, not a copy from an earlier test's rolled-back
+    rows that had the same ids (services.signin)."""
+    sender_copies_forget()
 
 
 @pytest.fixture(autouse=True)

@@ -505,7 +505,8 @@ def world_prepare(
     """A fresh database with the seeded world. Seeding 10,000 observers through the services
     takes minutes, so the first run keeps a template database and its world.json, and later
     runs of the same size copy them (CREATE DATABASE … TEMPLATE, seconds)."""
-    template = f"{database}_seed_{observers}_{stations}"
+    # v2: the floor election has as many stations as the day's (bench/floor_urls.py)
+    template = f"{database}_seed_v2_{observers}_{stations}"
     saved = out.parent / f"{template}.json"
     query = f"SELECT 1 FROM pg_database WHERE datname = '{template}'"  # noqa: S608 (integers)
     exists = postgres.psql(query) == "1"

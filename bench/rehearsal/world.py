@@ -69,7 +69,7 @@ def seed(observers: int, stations: int, out: Path) -> None:
     election.save(update_fields=["protocol_template"])
     all_stations = list(Station.objects.filter(election=election).order_by("number"))
     floor = election_create(name=FLOOR_ELECTION, date=today)
-    stations_import(election=floor, rows=station_rows(1), source="rehearsal floor")
+    stations_import(election=floor, rows=station_rows(stations), source="rehearsal floor")
     people = []
     started = time.monotonic()
     for index in range(observers):

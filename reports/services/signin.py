@@ -6,15 +6,19 @@ so that reports.middleware can say why at the next request; no request has to as
 database whether its link still holds. A link stays usable until revoked: signing in again
 from a new phone is the same link.
 
-A signed-in phone also gets a *send key* (send_key_issue): the signed id of its SignInSession
-row. The form's script sends incident reports with it in a header, to an endpoint that loads
-no session (views.report_send): one query finds the observer and the station, so a report
-costs two queries instead of four. The key holds exactly as long as its row: revoking the
-link, signing out and signing in again on the phone delete the row.
+A signed-in phone also gets a *send key* (send_key_issue): the signed ids of its SignInSession
+row and of the observer and election it belongs to. The form's script sends incident reports
+with it in a header, to an endpoint that loads no session (views.report_send): a plain report
+is validated against copies of its election and stations, and stored by one statement that
+also checks that the key's row still holds (report_submit); anything else takes the full
+way, one query for the observer and the station (send_key_sender), then the form. The key
+holds exactly as long as its row: revoking the link, signing out and signing in again on the
+phone delete the row.
 """
 
 import functools
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import import_module
@@ -87,8 +91,86 @@ def signin_sessions_expire(*, now: datetime | None = None) -> int:
 
 def send_key_issue(record: SignInSession) -> str:
     """The key a phone's script sends reports with: valid while `record` exists, and at
-    most as long as a session lives."""
-    return signing.dumps(record.pk, salt=SEND_KEY_SALT)
+    most as long as a session lives. It names the record and the observer and election the
+    record belongs to, which never change for a record."""
+    observer = record.link.observer
+    return signing.dumps([record.pk, observer.pk, observer.election_id], salt=SEND_KEY_SALT)
+
+
+@dataclass(frozen=True)
+class SendKey:
+    """What a send key names. Keys issued before they named the observer and election
+    (until issue 18) name only the record, and take the full way (send_key_sender)."""
+
+    session_id: int
+    observer_id: int | None = None
+    election_id: int | None = None
+
+
+def send_key_read(key: str) -> SendKey | None:
+    """What a send key names, if its signature holds and it is not older than a session may
+    live; whether that session still holds is for the query that uses it."""
+    try:
+        value = signing.loads(key, salt=SEND_KEY_SALT, max_age=settings.SESSION_COOKIE_AGE)
+    except signing.BadSignature:
+        return None
+    if type(value) is int:
+        return SendKey(value)
+    if type(value) is list and len(value) == 3 and all(type(item) is int for item in value):
+        return SendKey(*value)
+    return None
+
+
+# The send key's way of one round trip (views.report_send) validates a report against its
+# election's day and zone and finds its station by number from copies kept per process for
+# this long; a change of an election in the admin clears this process's copy at once
+# (apps.py), and a station added since the copy was made takes the full way.
+SENDER_COPY_SECONDS = 60
+_election_copy: dict[int, tuple[float, Election | None]] = {}
+_station_copy: dict[int, tuple[float, dict[int, int]]] = {}
+
+
+def sender_election(election_id: int) -> Election | None:
+    loaded_at, election = _election_copy.get(election_id, (-SENDER_COPY_SECONDS, None))
+    if time.monotonic() - loaded_at >= SENDER_COPY_SECONDS:
+        election = Election.objects.filter(pk=election_id).first()
+        _election_copy[election_id] = (time.monotonic(), election)
+    return election
+
+
+def sender_station_id(election_id: int, number: int) -> int | None:
+    loaded_at, stations = _station_copy.get(election_id, (-SENDER_COPY_SECONDS, {}))
+    if time.monotonic() - loaded_at >= SENDER_COPY_SECONDS:
+        stations = dict(Station.objects.filter(election_id=election_id).values_list("number", "pk"))
+        _station_copy[election_id] = (time.monotonic(), stations)
+    return stations.get(number)
+
+
+def sender_copies_forget(**kwargs) -> None:
+    _election_copy.clear()
+    _station_copy.clear()
+
+
+def send_key_holds_sql() -> tuple[str, str]:
+    """FROM and WHERE clauses that find the observer `o` of a send key's record while it
+    holds (its link not revoked, its user active), with the record's id and the observer's
+    id as their parameters, in that order: report_submit's INSERT … SELECT checks the key
+    in the statement that stores the report."""
+    tables = _tables()
+    return (
+        f"""{tables["SignInSession"]} ss
+        JOIN {tables["SignInLink"]} l ON l.id = ss.link_id
+        JOIN {tables["Observer"]} o ON o.id = l.observer_id
+        JOIN {tables["User"]} u ON u.id = o.user_id""",
+        "ss.id = %s AND o.id = %s AND l.revoked_at IS NULL AND u.is_active",
+    )
+
+
+def _tables() -> dict[str, str]:
+    models = (SignInSession, SignInLink, Observer, Election, Station)
+    tables = {model.__name__: model._meta.db_table for model in models}
+    tables["User"] = get_user_model()._meta.db_table
+    return tables
 
 
 @dataclass(frozen=True)
@@ -97,16 +179,6 @@ class Sender:
 
     observer: Observer
     station_id: int | None
-
-
-def send_key_session_id(key: str) -> int | None:
-    """The SignInSession id a send key names, if its signature holds and it is not older
-    than a session may live; whether that session still holds is send_key_sender's."""
-    try:
-        pk = signing.loads(key, salt=SEND_KEY_SALT, max_age=settings.SESSION_COOKIE_AGE)
-    except signing.BadSignature:
-        return None
-    return pk if isinstance(pk, int) else None
 
 
 def send_key_sender(session_id: int, *, station_number: int | None) -> Sender | None:
@@ -141,10 +213,7 @@ SENDER_OBSERVER_FIELDS = ["id", "user_id", "election_id", "pseudonym", "legal_st
 
 @functools.cache
 def _sender_sql() -> str:
-    tables = {
-        model.__name__: model._meta.db_table
-        for model in (SignInSession, SignInLink, Observer, Election, Station, get_user_model())
-    }
+    tables = _tables()
     # Table names come from the models, values only from parameters.
     return f"""
         SELECT o.id, o.user_id, o.election_id, o.pseudonym, o.legal_status, o.trust,
@@ -155,7 +224,7 @@ def _sender_sql() -> str:
         JOIN {tables["SignInLink"]} l ON l.id = ss.link_id
         JOIN {tables["Observer"]} o ON o.id = l.observer_id
         JOIN {tables["Election"]} e ON e.id = o.election_id
-        JOIN {tables[get_user_model().__name__]} u ON u.id = o.user_id
+        JOIN {tables["User"]} u ON u.id = o.user_id
         WHERE ss.id = %s AND l.revoked_at IS NULL AND u.is_active
     """  # noqa: S608
 

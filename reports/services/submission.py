@@ -25,6 +25,7 @@ from reports.models import (
 )
 from reports.prepared import prepared_cursor
 from reports.services.aggregation import enqueue_aggregation
+from reports.services.signin import SendKey, send_key_holds_sql
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,16 @@ class ReportInput:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+class SenderGone(Exception):
+    """The send key's session no longer holds: signed out, link revoked, user deactivated."""
+
+
 def report_submit(
-    *, data: ReportInput, observer: Observer | None, channel: str
+    *,
+    data: ReportInput,
+    observer: Observer | None,
+    channel: str,
+    send_key: SendKey | None = None,
 ) -> tuple[Report, bool]:
     """Store a report exactly once per client UUID; return (report, created).
 
@@ -81,9 +90,16 @@ def report_submit(
     UUID with the same content returns the stored report; with other content it raises
     ReportConflict. Aggregation is enqueued after commit; if the broker is down the periodic
     sweep picks the report up later, so submitting never fails because of the broker.
+
+    With a `send_key` (views.report_send), the statement that stores the report also checks
+    that the key's session still holds, and takes the reporter's role and trust from the
+    observer's row; it raises SenderGone when the session does not hold. `observer` then
+    needs only its id.
     """
     content_hash = data.content_hash(observer)
-    role, trust = reporter_role_and_trust(observer=observer, channel=channel)
+    role, trust = (
+        ("", 0) if send_key else reporter_role_and_trust(observer=observer, channel=channel)
+    )
     # In autocommit one INSERT is its own transaction: BEGIN and COMMIT would only add two
     # round trips. Inside a caller's transaction a savepoint keeps it usable after a
     # duplicate UUID.
@@ -110,7 +126,7 @@ def report_submit(
                 needs_lawyer=data.needs_lawyer,
                 content_hash=content_hash,
             )
-            report_insert(report)
+            report_insert(report, send_key=send_key)
     except IntegrityError:
         existing = Report.objects.filter(uuid=data.uuid).first()
         if existing is None:
@@ -122,19 +138,27 @@ def report_submit(
     return report, True
 
 
-def report_insert(report: Report) -> None:
+def report_insert(report: Report, *, send_key: SendKey | None = None) -> None:
     """report.save() of a new report (the model has no save() of its own and no signal
     receivers): the ORM's INSERT, its columns and values, with the statement built once per
-    process and prepared once per connection (reports.prepared), since every report runs it."""
-    statement, fields = _report_insert_statement()
+    process and prepared once per connection (reports.prepared), since every report runs it.
+
+    With a send key, INSERT … SELECT: the row is stored only while the key's session holds,
+    with the role and trust of the observer's row (report_submit); SenderGone otherwise."""
+    statement, fields = _report_insert_statement(guarded=send_key is not None)
+    if send_key is not None:
+        fields = [f for f in fields if f.attname not in OBSERVER_COLUMNS]
     values = [field.get_db_prep_save(field.pre_save(report, True), connection) for field in fields]
+    if send_key is not None:
+        values += [send_key.session_id, send_key.observer_id]
     with prepared_cursor() as cursor:
         cursor.execute(statement, values)
         if connection.features.can_return_columns_from_insert:
             # The id and the columns with a database default, as the ORM reads them back.
-            for field, value in zip(
-                Report._meta.db_returning_fields, cursor.fetchone(), strict=True
-            ):
+            row = cursor.fetchone()
+            if row is None:
+                raise SenderGone
+            for field, value in zip(_returning_fields(send_key is not None), row, strict=True):
                 setattr(report, field.attname, value)
         else:
             report.pk = connection.ops.last_insert_id(cursor, Report._meta.db_table, "id")
@@ -142,19 +166,48 @@ def report_insert(report: Report) -> None:
     report._state.db = connection.alias
 
 
+# The report's columns that a guarded INSERT takes from the observer's row, and from which.
+OBSERVER_COLUMNS = {"reporter_role": "o.legal_status", "trust": "o.trust"}
+
+
+def _returning_fields(guarded: bool) -> list:
+    meta = Report._meta
+    fields = list(meta.db_returning_fields)
+    if guarded:
+        fields += [meta.get_field(name) for name in OBSERVER_COLUMNS]
+    return fields
+
+
 @functools.cache
-def _report_insert_statement() -> tuple[str, list]:
-    """The SQL the ORM writes for Report.objects.create(), and its fields in order."""
+def _report_insert_statement(*, guarded: bool = False) -> tuple[str, list]:
+    """The SQL the ORM writes for Report.objects.create(), and its fields in order.
+
+    Guarded: the same columns, given by SELECT from the send key's session and observer
+    (services.signin.send_key_holds_sql) instead of VALUES, the role and trust from the
+    observer's row, and those two returned as well. On PostgreSQL each parameter is cast to
+    its column's type, as VALUES would infer it."""
     meta = Report._meta
     fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
     query = InsertQuery(Report)
     query.insert_values(fields, [Report()])
     compiler = query.get_compiler(connection=connection)
     compiler.returning_fields = (
-        meta.db_returning_fields if connection.features.can_return_columns_from_insert else None
+        _returning_fields(guarded) if connection.features.can_return_columns_from_insert else None
     )
     [(statement, _values)] = compiler.as_sql()
-    return statement, fields
+    if not guarded:
+        return statement, fields
+    into, _values_clause = statement.split(" VALUES (", 1)
+    returning = statement[statement.index(" RETURNING ") :]
+    cast = connection.vendor == "postgresql"
+    given = [
+        OBSERVER_COLUMNS.get(f.attname) or (f"%s::{f.cast_db_type(connection)}" if cast else "%s")
+        for f in fields
+    ]
+    tables, holds = send_key_holds_sql()
+    # Names and casts come from the models; values only from parameters.
+    select = f"SELECT {', '.join(given)} FROM {tables} WHERE {holds}"  # noqa: S608
+    return f"{into} {select}{returning}", fields
 
 
 def reporter_role_and_trust(*, observer: Observer | None, channel: str) -> tuple[str, int]:

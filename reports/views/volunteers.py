@@ -15,6 +15,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.db import connection
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -55,14 +56,17 @@ from reports.services.questions import question_answer
 from reports.services.signin import (
     SEND_KEY_SESSION_KEY,
     SIGNIN_LINK_SESSION_KEY,
+    SendKey,
     send_key_issue,
+    send_key_read,
     send_key_sender,
-    send_key_session_id,
+    sender_election,
+    sender_station_id,
     signin_link_use,
     signin_session_forget,
     signin_session_record,
 )
-from reports.services.submission import ReportConflict, ReportInput, report_submit
+from reports.services.submission import ReportConflict, ReportInput, SenderGone, report_submit
 
 log = logging.getLogger(__name__)
 
@@ -252,15 +256,19 @@ SEND_KEY_SCHEME = "SendKey "
 def report_send(request: HttpRequest) -> HttpResponse:
     """The form's script sends incident reports here (static/reports/report.js): the same
     fields, files and JSON answers as report_new, but the observer is found by the send key
-    (services.signin) instead of the session, together with the station, in one query."""
-    session_id = send_key_session_id(
-        request.headers.get("Authorization", "").removeprefix(SEND_KEY_SCHEME)
-    )
-    if session_id is None:
+    (services.signin) instead of the session. A plain report from the observer's station
+    is stored in one round trip (report_send_direct); anything else takes the full way: one
+    query finds the observer and the station, then the form."""
+    key = send_key_read(request.headers.get("Authorization", "").removeprefix(SEND_KEY_SCHEME))
+    if key is None:
         return signed_out_answer()  # before reading a byte of the body
     request.upload_handlers.insert(0, EvidenceLimitUploadHandler(request))
     number = station_number_sent(request.POST)
-    sender = send_key_sender(session_id, station_number=number)
+    if key.observer_id is not None and number is not None and wants_json(request):
+        answer = report_send_direct(request, key, number)
+        if answer is not None:
+            return answer
+    sender = send_key_sender(key.session_id, station_number=number)
     if sender is None:
         return signed_out_answer()
     observer = sender.observer
@@ -270,15 +278,28 @@ def report_send(request: HttpRequest) -> HttpResponse:
     if sender.station_id is not None:
         assigned = [Station(pk=sender.station_id, election=observer.election, number=number)]
     with timezone.override(observer.election.tz):
-        data = None
-        if wants_json(request):
-            data = report_input_direct(request.POST, election=observer.election, assigned=assigned)
-        if data is None:  # the form decides, and says why
-            form = ReportForm(request.POST, election=observer.election, assigned=assigned)
-            return observer_report_handle(request, form, observer)
+        form = ReportForm(request.POST, election=observer.election, assigned=assigned)
+        return observer_report_handle(request, form, observer)
+
+
+def report_send_direct(request: HttpRequest, key: SendKey, number: int) -> HttpResponse | None:
+    """A report whose fields are all valid, cleaned against per-process copies of the key's
+    election and its stations, stored by the statement that also checks the key's session
+    (report_submit); None when the full way must decide and say why."""
+    election = sender_election(key.election_id)
+    station_id = sender_station_id(key.election_id, number) if election else None
+    if station_id is None or not connection.features.can_return_columns_from_insert:
+        return None
+    station = Station(pk=station_id, election=election, number=number)
+    with timezone.override(election.tz):
+        data = report_input_direct(request.POST, election=election, assigned=[station])
+        if data is None:
+            return None
+        observer = Observer(pk=key.observer_id, election=election)
         return report_accept(
-            request, data, observer=observer, done_url=observer_report_url, refused=json_refusal
-        )
+            request, data, observer=observer, done_url=observer_report_url,
+            refused=json_refusal, send_key=key,
+        )  # fmt: skip
 
 
 def station_number_sent(data) -> int | None:
@@ -360,13 +381,18 @@ def report_accept(
     observer: Observer | None,
     done_url: Callable[[Report], str],
     refused: Callable[[str], HttpResponse],
+    send_key: SendKey | None = None,
 ) -> HttpResponse:
     """Submit a valid report exactly once, then attach the files to the committed report."""
     channel = Channel.WEB if observer else Channel.CITIZEN
     try:
-        report, created = report_submit(data=data, observer=observer, channel=channel)
+        report, created = report_submit(
+            data=data, observer=observer, channel=channel, send_key=send_key
+        )
     except ReportConflict:
         return refused(str(ReportConflict.message))
+    except SenderGone:
+        return signed_out_answer()
     outcomes = evidence_attach_all(
         report=report,
         uploads=request.FILES.getlist("evidence"),
