@@ -19,8 +19,9 @@ station of the same number. With only 32 observers, 32 stations would receive hu
 of reports a second between them, each growing a few incidents without end (an incident
 lasts while reports keep coming), which no election day looks like and which makes every
 aggregation batch recount thousands of reports; `--clients 32` measures that case.
-Rounds alternate floor, submission, floor, … (wrk -t2 -c32 by default). Each round records
-throughput, p50/p90/p99, errors (wrk's socket errors and answers other than 2xx) and the CPU
+Rounds alternate floor, submission, floor, … (wrk -t2 -c32 by default); each starts once
+the worker has aggregated every report of the rounds before. Each round records throughput,
+p50/p90/p99, errors (wrk's socket errors and answers other than 2xx) and the CPU
 milliseconds per request of each process: wrk, the site's or the floor's gunicorn, the
 worker, PostgreSQL, Redis.
 
@@ -142,15 +143,29 @@ def reports_stored(postgres: Postgres) -> int:
     return int(postgres.psql("SELECT count(*) FROM reports_report", DATABASE))
 
 
+def aggregation_caught_up(postgres: Postgres, timeout: float = 300) -> float:
+    """Wait until the worker has aggregated every report; return how long that took. Each
+    round starts with nothing pending, so no round pays for the one before it."""
+    started = time.monotonic()
+    query = "SELECT count(*) FROM reports_report WHERE aggregated_at IS NULL"
+    while postgres.psql(query, DATABASE) != "0":
+        if time.monotonic() - started > timeout:
+            raise RuntimeError("the aggregation did not catch up")
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
 def measured_round(stack: Stack, postgres: Postgres, label: str, **wrk_args) -> dict:
     """A wrk round with the CPU each part used per request, and how many reports it stored:
     every request carries a new UUID, so each answered one is a new row (a repeated UUID
     would be answered "duplicate" for less work and flatter the figure)."""
+    caught_up = aggregation_caught_up(postgres)
     stored_before = reports_stored(postgres)
     before, wrk_before = cpu_by_part(stack, postgres), children_cpu()
     figures = wrk_round(**wrk_args)
     after, wrk_cpu = cpu_by_part(stack, postgres), children_cpu() - wrk_before
     figures["stored"] = reports_stored(postgres) - stored_before
+    figures["aggregation_caught_up_before_s"] = round(caught_up, 1)
     requests = max(figures["requests"], 1)
     used = {part: after[part] - before[part] for part in after if part in before}
     used["wrk"] = wrk_cpu
