@@ -34,5 +34,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return False
         if connection.info.transaction_status != TransactionStatus.IDLE:
             return self.is_usable()
-        readable, _writable, _failed = select.select([connection.fileno()], [], [], 0)
-        return not readable
+        # poll, not select: select() refuses descriptors above 1023.
+        waiting = select.poll()
+        waiting.register(connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        return not waiting.poll(0)
