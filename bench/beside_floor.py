@@ -29,7 +29,8 @@ The verdict is the ratio of the medians (submission ÷ floor throughput) and the
 median p99, against the targets of issue 18 (≥ 0.85×, p99 ≤ 120 ms). With --profile, one
 more submission round runs under py-spy (sampling every gunicorn worker of the site), which
 writes var/beside_floor/profile.svg (a flame graph) and profile.txt (collapsed stacks); the
-script prints the functions that held the most samples, by their own time and with callees.
+script prints the functions that held the most samples, by their own time and with callees,
+and the share of each part of a request (REQUEST_PARTS).
 Everything goes to var/beside_floor/results.json.
 """
 
@@ -43,7 +44,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -219,27 +219,58 @@ def profile_round(
     return {"wrk": figures["raw"], "part": part, "top": profile_top(out / "profile.txt", part)}
 
 
+# Parts of a request on the send endpoint, by the frames they run under (a stack counts
+# for every part whose pattern it matches); the old code's parts stay for comparisons.
+REQUEST_PARTS = {
+    "Django's handler and middleware, view included": r"WSGIHandler\.__call__",
+    "the view (report_send)": r"report_send \(",
+    "validation: ReportForm": r"ReportForm\.__init__|BaseForm\.is_valid",
+    "validation: report_input_direct": r"report_input_direct \(",
+    "the send key's signature": r"send_key_session_id|send_key_read",
+    "finding the observer (send_key_sender)": r"send_key_sender",
+    "the election's and stations' copies": r"sender_election|sender_station_id",
+    "the health check": r"close_if_health_check_failed",
+    "report_submit (the row, the INSERT)": r"report_submit \(",
+    "the aggregation kick": r"enqueue_aggregation",
+    "the JSON answer": r"submission_done",
+}
+
+
 def profile_top(path: Path, part: str, count: int = 25) -> dict:
     """From collapsed stacks ("frame;frame;… samples"): the frames with the most samples by
-    their own time and with what they call, as shares of all samples of request threads."""
-    own, total = Counter(), Counter()
+    their own time and with what they call, and (for the site) the parts of a request, as
+    shares of all samples of request threads."""
+    own, total, parts = Counter(), Counter(), Counter()
     samples = 0
     for line in path.read_text().splitlines():
         stack, _, number = line.rpartition(" ")
         if not number.isdigit():
             continue
         n = int(number)
-        frames = [re.sub(r" \(/.*?/(site-packages|work/[^/]+)/", " (", f) for f in stack.split(";")]
+        stack = stack.replace(f"{ROOT}/", "")
+        frames = [re.sub(r" \(/.*?/site-packages/", " (", f) for f in stack.split(";")]
         if part == "site" and not any("handle_request" in frame for frame in frames):
             continue  # the master and idle workers waiting for a connection
         samples += n
         own[frames[-1]] += n
         for frame in set(frames):
             total[frame] += n
+        for name, pattern in REQUEST_PARTS.items():
+            if part == "site" and re.search(pattern, stack):
+                parts[name] += n
     share = lambda counter: [  # noqa: E731
         (frame, round(100 * n / max(samples, 1), 1)) for frame, n in counter.most_common(count)
     ]
-    return {"samples": samples, "own": share(own), "total": share(total)}
+    return {
+        "samples": samples,
+        "own": share(own),
+        "total": share(total),
+        "parts": [
+            (name, round(100 * parts[name] / max(samples, 1), 1))
+            for name in REQUEST_PARTS
+            if name in parts
+        ],
+    }
 
 
 def main() -> None:
@@ -378,10 +409,12 @@ def summary_lines(result: dict) -> list[str]:
         lines += [f"  {share:5.1f} %  {frame}" for frame, share in top["own"]]
         lines.append("with callees:")
         lines += [f"  {share:5.1f} %  {frame}" for frame, share in top["total"]]
+        if top["parts"]:
+            lines.append("parts of a request:")
+            lines += [f"  {share:5.1f} %  {name}" for name, share in top["parts"]]
     lines.append(f"load average at the end: {result['load_average_at_end']}")
     return lines
 
 
 if __name__ == "__main__":
-    threading.excepthook = lambda hook: log(f"thread failed: {hook.exc_value}")
     main()

@@ -42,7 +42,7 @@ def a_report(stations, categories) -> Report:
 
 
 def test_the_prepared_insert_is_what_the_orm_itself_writes(stations, categories):
-    statement, _fields = _report_insert_statement()
+    statement, _fields, _returning = _report_insert_statement()
     [(orm_sql, orm_params)] = statements_of(lambda: a_report(stations, categories).save())
     ours = a_report(stations, categories)
     [(our_sql, our_params)] = statements_of(lambda: report_insert(ours))

@@ -126,29 +126,22 @@ def send_key_read(key: str) -> SendKey | None:
 # this long; a change of an election in the admin clears this process's copy at once
 # (apps.py), and a station added since the copy was made takes the full way.
 SENDER_COPY_SECONDS = 60
-_election_copy: dict[int, tuple[float, Election | None]] = {}
-_station_copy: dict[int, tuple[float, dict[int, int]]] = {}
+_sender_copy: dict[int, tuple[float, Election | None, dict[int, int]]] = {}
 
 
-def sender_election(election_id: int) -> Election | None:
-    loaded_at, election = _election_copy.get(election_id, (-SENDER_COPY_SECONDS, None))
+def sender_election(election_id: int) -> tuple[Election | None, dict[int, int]]:
+    """The election (None if it is gone) and its station ids by number, from this
+    process's copy."""
+    loaded_at, election, stations = _sender_copy.get(election_id, (-SENDER_COPY_SECONDS, None, {}))
     if time.monotonic() - loaded_at >= SENDER_COPY_SECONDS:
         election = Election.objects.filter(pk=election_id).first()
-        _election_copy[election_id] = (time.monotonic(), election)
-    return election
-
-
-def sender_station_id(election_id: int, number: int) -> int | None:
-    loaded_at, stations = _station_copy.get(election_id, (-SENDER_COPY_SECONDS, {}))
-    if time.monotonic() - loaded_at >= SENDER_COPY_SECONDS:
         stations = dict(Station.objects.filter(election_id=election_id).values_list("number", "pk"))
-        _station_copy[election_id] = (time.monotonic(), stations)
-    return stations.get(number)
+        _sender_copy[election_id] = (time.monotonic(), election, stations)
+    return election, stations
 
 
 def sender_copies_forget(**kwargs) -> None:
-    _election_copy.clear()
-    _station_copy.clear()
+    _sender_copy.clear()
 
 
 def send_key_holds_sql() -> tuple[str, str]:

@@ -145,20 +145,18 @@ def report_insert(report: Report, *, send_key: SendKey | None = None) -> None:
 
     With a send key, INSERT … SELECT: the row is stored only while the key's session holds,
     with the role and trust of the observer's row (report_submit); SenderGone otherwise."""
-    statement, fields = _report_insert_statement(guarded=send_key is not None)
-    if send_key is not None:
-        fields = [f for f in fields if f.attname not in OBSERVER_COLUMNS]
+    statement, fields, returning = _report_insert_statement(guarded=send_key is not None)
     values = [field.get_db_prep_save(field.pre_save(report, True), connection) for field in fields]
     if send_key is not None:
         values += [send_key.session_id, send_key.observer_id]
     with prepared_cursor() as cursor:
         cursor.execute(statement, values)
-        if connection.features.can_return_columns_from_insert:
+        if returning:
             # The id and the columns with a database default, as the ORM reads them back.
             row = cursor.fetchone()
             if row is None:
                 raise SenderGone
-            for field, value in zip(_returning_fields(send_key is not None), row, strict=True):
+            for field, value in zip(returning, row, strict=True):
                 setattr(report, field.attname, value)
         else:
             report.pk = connection.ops.last_insert_id(cursor, Report._meta.db_table, "id")
@@ -170,17 +168,10 @@ def report_insert(report: Report, *, send_key: SendKey | None = None) -> None:
 OBSERVER_COLUMNS = {"reporter_role": "o.legal_status", "trust": "o.trust"}
 
 
-def _returning_fields(guarded: bool) -> list:
-    meta = Report._meta
-    fields = list(meta.db_returning_fields)
-    if guarded:
-        fields += [meta.get_field(name) for name in OBSERVER_COLUMNS]
-    return fields
-
-
 @functools.cache
-def _report_insert_statement(*, guarded: bool = False) -> tuple[str, list]:
-    """The SQL the ORM writes for Report.objects.create(), and its fields in order.
+def _report_insert_statement(*, guarded: bool = False) -> tuple[str, list, list]:
+    """The SQL the ORM writes for Report.objects.create(), the fields whose values are its
+    parameters, in order, and the fields it returns (none where the database cannot).
 
     Guarded: the same columns, given by SELECT from the send key's session and observer
     (services.signin.send_key_holds_sql) instead of VALUES, the role and trust from the
@@ -188,17 +179,20 @@ def _report_insert_statement(*, guarded: bool = False) -> tuple[str, list]:
     its column's type, as VALUES would infer it."""
     meta = Report._meta
     fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
+    returning = []
+    if connection.features.can_return_columns_from_insert:
+        returning = list(meta.db_returning_fields)
+        if guarded:
+            returning += [meta.get_field(name) for name in OBSERVER_COLUMNS]
     query = InsertQuery(Report)
     query.insert_values(fields, [Report()])
     compiler = query.get_compiler(connection=connection)
-    compiler.returning_fields = (
-        _returning_fields(guarded) if connection.features.can_return_columns_from_insert else None
-    )
+    compiler.returning_fields = returning or None
     [(statement, _values)] = compiler.as_sql()
     if not guarded:
-        return statement, fields
+        return statement, fields, returning
     into, _values_clause = statement.split(" VALUES (", 1)
-    returning = statement[statement.index(" RETURNING ") :]
+    returning_clause = statement[statement.index(" RETURNING ") :]
     cast = connection.vendor == "postgresql"
     given = [
         OBSERVER_COLUMNS.get(f.attname) or (f"%s::{f.cast_db_type(connection)}" if cast else "%s")
@@ -207,7 +201,8 @@ def _report_insert_statement(*, guarded: bool = False) -> tuple[str, list]:
     tables, holds = send_key_holds_sql()
     # Names and casts come from the models; values only from parameters.
     select = f"SELECT {', '.join(given)} FROM {tables} WHERE {holds}"  # noqa: S608
-    return f"{into} {select}{returning}", fields
+    parameters = [f for f in fields if f.attname not in OBSERVER_COLUMNS]
+    return f"{into} {select}{returning_clause}", parameters, returning
 
 
 def reporter_role_and_trust(*, observer: Observer | None, channel: str) -> tuple[str, int]:

@@ -61,7 +61,6 @@ from reports.services.signin import (
     send_key_read,
     send_key_sender,
     sender_election,
-    sender_station_id,
     signin_link_use,
     signin_session_forget,
     signin_session_record,
@@ -286,9 +285,13 @@ def report_send_direct(request: HttpRequest, key: SendKey, number: int) -> HttpR
     """A report whose fields are all valid, cleaned against per-process copies of the key's
     election and its stations, stored by the statement that also checks the key's session
     (report_submit); None when the full way must decide and say why."""
-    election = sender_election(key.election_id)
-    station_id = sender_station_id(key.election_id, number) if election else None
-    if station_id is None or not connection.features.can_return_columns_from_insert:
+    election, stations = sender_election(key.election_id)
+    station_id = stations.get(number)
+    if (
+        election is None
+        or station_id is None
+        or not connection.features.can_return_columns_from_insert  # the check needs RETURNING
+    ):
         return None
     station = Station(pk=station_id, election=election, number=number)
     with timezone.override(election.tz):
@@ -401,8 +404,8 @@ def report_accept(
     return submission_done(request, created=created, outcomes=outcomes, url=done_url(report))
 
 
-def json_refusal(message: str) -> JsonResponse:
-    return JsonResponse({"error": message}, status=409)
+def json_refusal(message: str, status: int = 409) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
 
 
 def refusal(
@@ -410,7 +413,7 @@ def refusal(
 ) -> HttpResponse:
     """Refuse a submission with a message, keeping what was typed."""
     if wants_json(request):
-        return JsonResponse({"error": message}, status=status)
+        return json_refusal(message, status)
     return form_page(request, template, form, status=status, refusal=message)
 
 
